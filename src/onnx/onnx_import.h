@@ -1,0 +1,35 @@
+// The ONNX boundary: model import and TensorProto/SequenceProto/OptionalProto (de)serialisation.
+// libonnx and protobuf are used only inside src/onnx/.
+#pragma once
+
+#include <string>
+
+#include "ir/graph.h"
+#include "tern/status.h"
+#include "tern/value.h"
+
+namespace tern::onnx {
+
+struct ImportOptions {
+  /// Folder that external data files must live in; empty forbids external data.
+  std::string model_dir;
+  uint64_t max_model_bytes = uint64_t{4} << 30;
+};
+
+/// Parses and validates a serialized ModelProto. Initializers point into the parsed message
+/// (kept alive by the model) instead of being copied where their layout allows.
+Result<ir::Model> ImportModel(const void* data, size_t size, const ImportOptions& options);
+/// Reads a model file (size-checked) and imports it; external data is confined to its folder.
+Result<ir::Model> ImportModelFile(const std::string& path, uint64_t max_model_bytes);
+
+/// Decodes a serialized TensorProto (the backend-test `.pb` files).
+Result<Tensor> ParseTensor(const std::string& bytes);
+/// Decodes a TensorProto, SequenceProto or OptionalProto according to `type`.
+Result<Value> ParseValue(const std::string& bytes, const ir::TypeInfo& type);
+/// Encodes a value as TensorProto (tensors), SequenceProto or OptionalProto.
+Result<std::string> SerializeValue(const Value& value, const std::string& name, bool optional);
+
+/// Reads a whole file, refusing files larger than `max_bytes`.
+Result<std::string> ReadFile(const std::string& path, uint64_t max_bytes);
+
+}  // namespace tern::onnx

@@ -1,0 +1,49 @@
+// Subcommands of the `tern` CLI; each returns the process exit code.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "tern/session.h"
+
+namespace tern::cli {
+
+struct CommonOptions {
+  int threads = 0;
+  std::vector<std::string> providers;
+  bool strict = false;
+  SessionOptions ToSessionOptions() const;
+};
+
+struct TestOptions {
+  std::vector<std::string> paths;
+  std::string skip_file;
+  std::string models_dir;  ///< where `model.txt` cases find their model
+  std::string filter;      ///< run only cases whose name contains this
+  double atol = 1e-5;
+  double rtol = 1e-3;
+  bool verbose = false;
+  CommonOptions common;
+};
+int RunTest(const TestOptions& o);
+
+struct RunOptions {
+  std::string model;
+  std::vector<std::string> inputs;  ///< NAME=FILE.pb
+  std::string input_dir;
+  std::string output_dir;
+  int repeat = 1;
+  CommonOptions common;
+};
+int RunRun(const RunOptions& o);
+
+struct InspectOptions {
+  std::string model;
+  CommonOptions common;
+};
+int RunInspect(const InspectOptions& o);
+
+/// Summary line of a value: dtype, shape, min/max/mean and the first values.
+std::string Summarize(const Value& v);
+
+}  // namespace tern::cli

@@ -1,0 +1,59 @@
+// tern: inspect, run and test ONNX models with libtern.
+#include <CLI/CLI.hpp>
+
+#include "commands.h"
+
+using namespace tern::cli;
+
+namespace tern::cli {
+SessionOptions CommonOptions::ToSessionOptions() const {
+  SessionOptions s;
+  s.threads = threads;
+  if (!providers.empty()) s.providers = providers;
+  s.strict = strict;
+  return s;
+}
+}  // namespace tern::cli
+
+static void AddCommon(CLI::App* app, CommonOptions& c) {
+  app->add_option("--threads", c.threads, "intra-op threads (0: all cores)");
+  app->add_option("--providers", c.providers, "execution providers in order, e.g. ref")
+      ->delimiter(',');
+  app->add_flag("--strict", c.strict, "fail instead of falling back to another provider");
+}
+
+int main(int argc, char** argv) {
+  CLI::App app{"tern: an edge ML runtime"};
+  app.require_subcommand(1);
+
+  TestOptions test;
+  auto* t = app.add_subcommand("test", "run ONNX backend-test cases and compare outputs");
+  t->add_option("paths", test.paths, "case folders or folders of cases")->required();
+  t->add_option("--skip", test.skip_file, "file listing cases to skip, one per line with a reason");
+  t->add_option("--models", test.models_dir, "folder of models for cases given by model.txt");
+  t->add_option("--filter", test.filter, "only cases whose name contains this");
+  t->add_option("--atol", test.atol, "absolute tolerance");
+  t->add_option("--rtol", test.rtol, "relative tolerance");
+  t->add_flag("-v,--verbose", test.verbose, "print passing cases too");
+  AddCommon(t, test.common);
+
+  RunOptions run;
+  auto* r = app.add_subcommand("run", "run a model on inputs from TensorProto files");
+  r->add_option("model", run.model, "model.onnx")->required();
+  r->add_option("--input", run.inputs, "NAME=FILE.pb (repeatable)");
+  r->add_option("--input-dir", run.input_dir, "folder with input_K.pb in graph input order");
+  r->add_option("--output-dir", run.output_dir, "write output_K.pb here");
+  r->add_option("--repeat", run.repeat, "run this many times (the last result is kept)");
+  AddCommon(r, run.common);
+
+  InspectOptions inspect;
+  auto* i = app.add_subcommand("inspect", "show a model's opsets, inputs, outputs and placement");
+  i->add_option("model", inspect.model, "model.onnx")->required();
+  AddCommon(i, inspect.common);
+
+  CLI11_PARSE(app, argc, argv);
+  if (t->parsed()) return RunTest(test);
+  if (r->parsed()) return RunRun(run);
+  if (i->parsed()) return RunInspect(inspect);
+  return 2;
+}
