@@ -73,6 +73,8 @@ class Session {
   const std::map<std::string, int64_t>& opsets() const;
   int64_t ir_version() const;
   const std::vector<NodePlacement>& placements() const;
+  /// Statically inferred type of every node output of the main graph: (name, "float32[N,64,?]").
+  std::vector<std::pair<std::string, std::string>> ValueTypes() const;
   /// Op type histogram of the main graph and its subgraphs.
   std::map<std::string, int> OpHistogram() const;
 

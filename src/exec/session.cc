@@ -3,6 +3,7 @@
 #include <functional>
 
 #include "exec/executor.h"
+#include "ir/infer.h"
 #include "onnx/onnx_import.h"
 
 namespace tern {
@@ -28,6 +29,7 @@ struct Session::Impl {
   std::vector<IoInfo> outputs;
   std::vector<int> input_positions;  ///< index in graph.inputs of each required input
   std::vector<NodePlacement> placements;
+  int typed_values = 0, shaped_values = 0, total_values = 0;
 };
 
 Session::Session() : impl_(std::make_unique<Impl>()) {}
@@ -62,6 +64,10 @@ struct Session::Builder {
                                                 const SessionOptions& options) {
     Impl& im = *s->impl_;
     im.model = std::move(model);
+    ir::InferStats stats = ir::InferTypes(*im.model.graph);
+    im.typed_values = stats.typed;
+    im.shaped_values = stats.shaped;
+    im.total_values = stats.values;
     im.options = options;
     int threads = options.threads > 0 ? options.threads : ThreadPool::DefaultThreads();
     if (threads > 256) return InvalidArgument("too many threads: " + std::to_string(threads));
@@ -128,6 +134,15 @@ std::map<std::string, int> Session::OpHistogram() const {
   };
   walk(*impl_->model.graph);
   return h;
+}
+
+std::vector<std::pair<std::string, std::string>> Session::ValueTypes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  const ir::Graph& g = *impl_->model.graph;
+  for (const auto& n : g.nodes)
+    for (int v : n.outputs)
+      if (v >= 0) out.emplace_back(g.values[v].name, g.values[v].type.ToString());
+  return out;
 }
 
 uint64_t Session::peak_arena_bytes() const { return impl_->executor->peak_arena_bytes(); }

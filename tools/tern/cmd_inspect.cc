@@ -34,6 +34,10 @@ int RunInspect(const InspectOptions& o) {
                 io.ShapeString().c_str());
   std::printf("ops:\n");
   for (const auto& [op, count] : s.OpHistogram()) std::printf("  %-28s %d\n", op.c_str(), count);
+  if (o.values) {
+    std::printf("values (static inference):\n");
+    for (const auto& [name, type] : s.ValueTypes()) std::printf("  %-40s %s\n", name.c_str(), type.c_str());
+  }
   std::printf("placement:\n");
   std::map<std::string, int> per_provider;
   for (const auto& p : s.placements()) ++per_provider[p.provider];

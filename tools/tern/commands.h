@@ -39,6 +39,7 @@ int RunRun(const RunOptions& o);
 
 struct InspectOptions {
   std::string model;
+  bool values = false;  ///< print the inferred type of every value
   CommonOptions common;
 };
 int RunInspect(const InspectOptions& o);

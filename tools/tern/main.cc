@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   InspectOptions inspect;
   auto* i = app.add_subcommand("inspect", "show a model's opsets, inputs, outputs and placement");
   i->add_option("model", inspect.model, "model.onnx")->required();
+  i->add_flag("--values", inspect.values, "print the statically inferred type of every value");
   AddCommon(i, inspect.common);
 
   CLI11_PARSE(app, argc, argv);
