@@ -49,8 +49,19 @@ struct NodePlacement {
   std::string reason;
 };
 
+/// Time spent in one node during a profiled run (main graph nodes; subgraphs count in their node).
+struct NodeTiming {
+  std::string node_name;
+  std::string op_type;
+  std::string provider;
+  double start_us = 0;     ///< from the start of the run
+  double duration_us = 0;
+};
+
 /// Per-run statistics of the last run on the calling thread's context.
 struct RunStats {
+  /// When set before the run, receives one timing per executed node (adds a clock read per node).
+  std::vector<NodeTiming>* profile = nullptr;
   uint64_t arena_bytes = 0;    ///< arena size of the memory plan used
   uint64_t dynamic_bytes = 0;  ///< bytes allocated outside the plan in this run
   bool planned = false;        ///< a cached memory plan was used

@@ -1,6 +1,7 @@
 #include "exec/executor.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 
@@ -47,6 +48,7 @@ struct Executor::Step {
   const ir::Node* node = nullptr;
   std::unique_ptr<OpKernel> kernel;
   int step_index = 0;
+  const char* provider = "";
 };
 
 namespace {
@@ -203,6 +205,7 @@ Status Executor::Build() {
       auto kernel = provider->CreateKernel(info);
       if (kernel.ok()) {
         step.kernel = std::move(kernel).value();
+        step.provider = provider->name();
         if (config_.placements) {
           NodePlacement rec;
           rec.node_name = scope_prefix_ + node.name;
@@ -421,7 +424,11 @@ Status Executor::RunWithStats(const std::vector<const Value*>& inputs,
   std::fill(s.origin.begin(), s.origin.end(), Origin::kNone);
 
   Status status;
+  std::vector<NodeTiming>* profile = stats ? stats->profile : nullptr;
+  const auto run_start = std::chrono::steady_clock::now();
+  if (profile) profile->clear();
   for (const Step& step : steps_) {
+    const auto step_start = profile ? std::chrono::steady_clock::now() : run_start;
     const ir::Node& node = *step.node;
     s.in_ptrs.clear();
     for (int v : node.inputs) s.in_ptrs.push_back(v >= 0 ? &s.values[v] : nullptr);
@@ -431,6 +438,16 @@ Status Executor::RunWithStats(const std::vector<const Value*>& inputs,
     KernelContext ctx(node, s.in_ptrs.data(), s.in_ptrs.size(), s.implicit_ptrs.data(),
                       s.implicit_ptrs.size(), &alloc, config_.pool);
     status = step.kernel->Compute(ctx);
+    if (profile) {
+      auto end = std::chrono::steady_clock::now();
+      NodeTiming t;
+      t.node_name = node.name;
+      t.op_type = node.op_type;
+      t.provider = step.provider;
+      t.start_us = std::chrono::duration<double, std::micro>(step_start - run_start).count();
+      t.duration_us = std::chrono::duration<double, std::micro>(end - step_start).count();
+      profile->push_back(std::move(t));
+    }
     if (!status.ok()) {
       if (status.message().rfind(node.Describe(), 0) != 0)
         status = status.WithContext(scope_prefix_ + node.Describe());

@@ -1,6 +1,7 @@
 // Subcommands of the `tern` CLI; each returns the process exit code.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,18 @@ struct InspectOptions {
   CommonOptions common;
 };
 int RunInspect(const InspectOptions& o);
+
+struct BenchOptions {
+  std::string model;
+  std::string input_dir;
+  std::map<std::string, std::vector<int64_t>> shapes;  ///< --shape NAME=1,3,640,640
+  int runs = 100;
+  int warmup = 10;
+  bool json = false;
+  std::string profile;  ///< Chrome trace output
+  CommonOptions common;
+};
+int RunBench(const BenchOptions& o);
 
 /// Summary line of a value: dtype, shape, min/max/mean and the first values.
 std::string Summarize(const Value& v);

@@ -52,7 +52,45 @@ int main(int argc, char** argv) {
   i->add_flag("--values", inspect.values, "print the statically inferred type of every value");
   AddCommon(i, inspect.common);
 
+  BenchOptions bench;
+  std::vector<std::string> shape_specs;
+  auto* b = app.add_subcommand("bench", "measure load time, latency and memory of a model");
+  b->add_option("model", bench.model, "model.onnx")->required();
+  b->add_option("--input-dir", bench.input_dir, "inputs (input_K.pb); generated when absent");
+  b->add_option("--shape", shape_specs, "NAME=D0,D1,... shape of a generated input");
+  b->add_option("--runs", bench.runs, "timed runs");
+  b->add_option("--warmup", bench.warmup, "untimed runs after the first");
+  b->add_flag("--json", bench.json, "end with one JSON line of the figures");
+  b->add_option("--profile", bench.profile, "write a per-node Chrome trace JSON here");
+  AddCommon(b, bench.common);
+
   CLI11_PARSE(app, argc, argv);
+  if (b->parsed()) {
+    for (const auto& spec : shape_specs) {
+      auto eq = spec.find('=');
+      if (eq == std::string::npos) {
+        std::fprintf(stderr, "tern bench: --shape needs NAME=D0,D1,...\n");
+        return 2;
+      }
+      std::vector<int64_t> dims;
+      std::string rest = spec.substr(eq + 1);
+      size_t pos = 0;
+      while (pos <= rest.size() && !rest.empty()) {
+        size_t comma = rest.find(',', pos);
+        std::string item = rest.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+        try {
+          dims.push_back(std::stoll(item));
+        } catch (...) {
+          std::fprintf(stderr, "tern bench: bad dimension '%s'\n", item.c_str());
+          return 2;
+        }
+        if (comma == std::string::npos) break;
+        pos = comma + 1;
+      }
+      bench.shapes[spec.substr(0, eq)] = dims;
+    }
+    return RunBench(bench);
+  }
   if (t->parsed()) return RunTest(test);
   if (r->parsed()) return RunRun(run);
   if (i->parsed()) return RunInspect(inspect);
