@@ -1,10 +1,12 @@
 // ReduceSum, ReduceMean, ReduceMax, ReduceMin, ReduceProd, ReduceL1, ReduceL2, ReduceLogSum,
 // ReduceLogSumExp, ReduceSumSquare.
 // Axes are an attribute before opset 13 (ReduceSum) / 18 (the others) and an optional int64
-// input from then on. No axes reduces every axis, unless noop_with_empty_axes is set, in which
-// case the input passes through unchanged. Reducing an empty set yields the operation's identity
-// (0 for sums and norms, 1 for products, -inf/+inf or the type's lowest/highest value for
-// max/min, -inf for the log reductions, NaN for the mean of floats).
+// input from then on. No axes reduces every axis, unless noop_with_empty_axes is set: then the
+// reduction is over an empty set of axes, i.e. elementwise (the input itself for sum, mean, max,
+// min, prod; x^2 for ReduceSumSquare, |x| for L1/L2, log(x) for ReduceLogSum).
+// Reducing an empty set yields the operation's identity (0 for sums and norms, 1 for products,
+// -inf/+inf or the type's lowest/highest value for max/min, -inf for the log reductions, NaN for
+// the mean of floats).
 // Floating-point reductions accumulate in double; integer sums and products wrap around in the
 // output type (computed in uint64 so that overflow is well defined).
 #include <algorithm>
@@ -55,13 +57,20 @@ class ReduceKernel : public OpKernel {
                          std::string("axes must be int64, got ") + DataTypeName(a.dtype()));
       TERN_ASSIGN_OR_RETURN(axes, ReadInts(a, "axes"));
     }
-    if (axes.empty() && noop_) {
-      // The input unchanged (validated only for type).
-      return Visit<kNumeric | kBoolType>(
-          x.dtype(), [&](auto) -> Status { return ctx.AliasInput(0, 0, x.shape()); });
-    }
+    constexpr unsigned kTypes =
+        (Op == RedOp::kMax || Op == RedOp::kMin) ? (kNumeric | kBoolType) : kNumeric;
     std::vector<bool> mask(x.rank(), true);
-    if (!axes.empty()) {
+    if (axes.empty() && noop_) {
+      // Reduction over an empty set of axes: each output element reduces only its own input
+      // element, which is the identity for sum, mean, max, min and prod (a zero-copy view).
+      constexpr bool kIdentity = Op == RedOp::kSum || Op == RedOp::kMean || Op == RedOp::kMax ||
+                                 Op == RedOp::kMin || Op == RedOp::kProd;
+      if constexpr (kIdentity) {
+        return Visit<kTypes>(x.dtype(),
+                             [&](auto) -> Status { return ctx.AliasInput(0, 0, x.shape()); });
+      }
+      mask.assign(x.rank(), false);
+    } else if (!axes.empty()) {
       auto m = ReduceAxesMask(axes, x.rank());
       if (!m.ok()) return ctx.Error(m.status().code(), m.status().message());
       mask = std::move(m).value();
@@ -71,8 +80,6 @@ class ReduceKernel : public OpKernel {
     TERN_ASSIGN_OR_RETURN(Tensor * out, ctx.Output(0, x.dtype(), out_shape));
     const int64_t out_n = keep_shape.NumElements();
     const int64_t count = out_n == 0 ? 0 : x.numel() / out_n;  // elements per output
-    constexpr unsigned kTypes =
-        (Op == RedOp::kMax || Op == RedOp::kMin) ? (kNumeric | kBoolType) : kNumeric;
     return Visit<kTypes>(x.dtype(), [&](auto tag) -> Status {
       using T = decltype(tag);
       const T* px = x.data<T>();
