@@ -137,7 +137,8 @@ Tensor Tensor::FromVector(DataType type, const Shape& shape, const std::vector<T
     for (size_t i = 0; i < values.size() && i < static_cast<size_t>(t.numel()); ++i)
       if constexpr (std::is_same_v<T, std::string>) t.data<std::string>()[i] = values[i];
   } else {
-    std::memcpy(t.raw(), values.data(), std::min(values.size() * sizeof(T), t.nbytes()));
+    size_t bytes = std::min(values.size() * sizeof(T), t.nbytes());
+    if (bytes) std::memcpy(t.raw(), values.data(), bytes);
   }
   return t;
 }
