@@ -103,7 +103,8 @@ class ConvTransposeKernel : public OpKernel {
       if (!oshape.empty() || same) {
         const int64_t target = !oshape.empty() ? oshape[i] : w->in[i] * s;
         const int64_t total = full - target;
-        const int64_t half = total / 2;
+        // Floor division, as in the ONNX reference (total may be negative).
+        const int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);
         if (attrs_.auto_pad == nn::AutoPad::kSameUpper) {
           w->pad_begin[i] = half;
           w->pad_end[i] = total - half;
