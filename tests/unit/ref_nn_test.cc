@@ -171,9 +171,8 @@ TEST(RefNn, DepthwiseAsymmetricStridesAndPads) {
   const int64_t c = 6, h = 9, w = 7;
   auto x = Random(c * h * w, 3), wt = Random(c * 5 * 5, 4);
   std::vector<Value> out;
-  ASSERT_TRUE(RunOp("Conv", {{"x", Floats({1, c, h, w}, x)}, {"w", Floats({c, 1, 5, 5}, wt)}},
-                    1, {Int("group", c), Ints("strides", {2, 1}), Ints("pads", {2, 1, 1, 2})},
-                    &out)
+  ASSERT_TRUE(RunOp("Conv", {{"x", Floats({1, c, h, w}, x)}, {"w", Floats({c, 1, 5, 5}, wt)}}, 1,
+                    {Int("group", c), Ints("strides", {2, 1}), Ints("pads", {2, 1, 1, 2})}, &out)
                   .ok());
   const int64_t oh = (h + 3 - 5) / 2 + 1, ow = (w + 3 - 5) / 1 + 1;
   ASSERT_EQ(out[0].tensor.shape(), (Shape{1, c, oh, ow}));
@@ -196,9 +195,9 @@ TEST(RefNn, ConvErrors) {
   std::vector<Value> out;
   auto x = Floats({1, 4, 5, 5}, std::vector<float>(100, 1.0f));
   // Channel mismatch.
-  EXPECT_FALSE(RunOp("Conv", {{"x", x}, {"w", Floats({2, 3, 3, 3}, std::vector<float>(54))}}, 1,
-                     {}, &out)
-                   .ok());
+  EXPECT_FALSE(
+      RunOp("Conv", {{"x", x}, {"w", Floats({2, 3, 3, 3}, std::vector<float>(54))}}, 1, {}, &out)
+          .ok());
   // Output channels not divisible by group.
   EXPECT_FALSE(RunOp("Conv", {{"x", x}, {"w", Floats({3, 2, 3, 3}, std::vector<float>(54))}}, 1,
                      {Int("group", 2)}, &out)
@@ -209,12 +208,12 @@ TEST(RefNn, ConvErrors) {
   EXPECT_FALSE(RunOp("Conv", {{"x", x}, {"w", w}}, 1, {Ints("kernel_shape", {2, 2})}, &out).ok());
   EXPECT_FALSE(RunOp("Conv", {{"x", x}, {"w", w}}, 1, {Ints("pads", {1, 1})}, &out).ok());
   // Kernel larger than the input.
-  EXPECT_FALSE(RunOp("Conv", {{"x", x}, {"w", Floats({1, 4, 7, 7}, std::vector<float>(196))}},
-                     1, {}, &out)
-                   .ok());
+  EXPECT_FALSE(
+      RunOp("Conv", {{"x", x}, {"w", Floats({1, 4, 7, 7}, std::vector<float>(196))}}, 1, {}, &out)
+          .ok());
   // Bias of the wrong size.
-  EXPECT_FALSE(RunOp("Conv", {{"x", x}, {"w", w}, {"b", Floats({3}, {1, 2, 3})}}, 1, {}, &out)
-                   .ok());
+  EXPECT_FALSE(
+      RunOp("Conv", {{"x", x}, {"w", w}, {"b", Floats({3}, {1, 2, 3})}}, 1, {}, &out).ok());
 }
 
 TEST(RefNn, ConvTranspose2x2Stride2) {
@@ -238,8 +237,7 @@ TEST(RefNn, ConvTranspose2x2Stride2) {
   ExpectNear(Data(out[0]), want);
   // W's first dim must match X's channels.
   EXPECT_FALSE(RunOp("ConvTranspose",
-                     {{"x", Floats({1, c, h, w}, x)}, {"w", Floats({m, c, 2, 2}, wt)}}, 1, {},
-                     &out)
+                     {{"x", Floats({1, c, h, w}, x)}, {"w", Floats({m, c, 2, 2}, wt)}}, 1, {}, &out)
                    .ok());
 }
 
@@ -252,19 +250,17 @@ TEST(RefNn, MaxPool1x2AndIndices) {
   const int64_t* idx = out[1].tensor.data<int64_t>();
   EXPECT_EQ(std::vector<int64_t>(idx, idx + 4), (std::vector<int64_t>{1, 2, 4, 7}));
   // Column-major indices.
-  ASSERT_TRUE(RunOp("MaxPool", {{"x", Floats({1, 1, 2, 4}, {1, 5, 3, 2, 7, 0, 4, 8})}}, 2,
-                    {Ints("kernel_shape", {1, 2}), Ints("strides", {1, 2}),
-                     Int("storage_order", 1)},
-                    &out)
-                  .ok());
+  ASSERT_TRUE(
+      RunOp("MaxPool", {{"x", Floats({1, 1, 2, 4}, {1, 5, 3, 2, 7, 0, 4, 8})}}, 2,
+            {Ints("kernel_shape", {1, 2}), Ints("strides", {1, 2}), Int("storage_order", 1)}, &out)
+          .ok());
   idx = out[1].tensor.data<int64_t>();
   EXPECT_EQ(std::vector<int64_t>(idx, idx + 4), (std::vector<int64_t>{2, 4, 1, 7}));
   EXPECT_FALSE(RunOp("MaxPool", {{"x", Floats({1, 1, 2, 4}, std::vector<float>(8))}}, 1,
                      {Ints("kernel_shape", {2})}, &out)
                    .ok());
-  EXPECT_FALSE(RunOp("MaxPool", {{"x", Floats({1, 1, 2, 4}, std::vector<float>(8))}}, 1, {},
-                     &out)
-                   .ok());
+  EXPECT_FALSE(
+      RunOp("MaxPool", {{"x", Floats({1, 1, 2, 4}, std::vector<float>(8))}}, 1, {}, &out).ok());
 }
 
 TEST(RefNn, AveragePoolCountIncludePadCeil) {
@@ -302,25 +298,27 @@ TEST(RefNn, MaxUnpoolBadIndex) {
 
 TEST(RefNn, GemmAndMatMul) {
   std::vector<Value> out;
-  EXPECT_FALSE(RunOp("Gemm", {{"a", Floats({2, 3}, std::vector<float>(6))},
-                              {"b", Floats({2, 3}, std::vector<float>(6))}},
+  EXPECT_FALSE(RunOp("Gemm",
+                     {{"a", Floats({2, 3}, std::vector<float>(6))},
+                      {"b", Floats({2, 3}, std::vector<float>(6))}},
                      1, {}, &out)
                    .ok());
-  EXPECT_FALSE(RunOp("Gemm", {{"a", Floats({2, 3}, std::vector<float>(6))},
-                              {"b", Floats({3, 2}, std::vector<float>(6))},
-                              {"c", Floats({3}, {1, 2, 3})}},
+  EXPECT_FALSE(RunOp("Gemm",
+                     {{"a", Floats({2, 3}, std::vector<float>(6))},
+                      {"b", Floats({3, 2}, std::vector<float>(6))},
+                      {"c", Floats({3}, {1, 2, 3})}},
                      1, {}, &out)
                    .ok());
-  ASSERT_TRUE(RunOp("MatMul", {{"a", Floats({3}, {1, 2, 3})}, {"b", Floats({3}, {4, 5, 6})}}, 1,
-                    {}, &out)
-                  .ok());
+  ASSERT_TRUE(
+      RunOp("MatMul", {{"a", Floats({3}, {1, 2, 3})}, {"b", Floats({3}, {4, 5, 6})}}, 1, {}, &out)
+          .ok());
   EXPECT_EQ(out[0].tensor.rank(), 0u);
   ExpectNear(Data(out[0]), {32});
   // Batch broadcast: (2,1,2,3) x (3,3,2) -> (2,3,2,2).
   auto a = Random(12, 7), b = Random(18, 8);
-  ASSERT_TRUE(RunOp("MatMul", {{"a", Floats({2, 1, 2, 3}, a)}, {"b", Floats({3, 3, 2}, b)}}, 1,
-                    {}, &out)
-                  .ok());
+  ASSERT_TRUE(
+      RunOp("MatMul", {{"a", Floats({2, 1, 2, 3}, a)}, {"b", Floats({3, 3, 2}, b)}}, 1, {}, &out)
+          .ok());
   ASSERT_EQ(out[0].tensor.shape(), (Shape{2, 3, 2, 2}));
   const float* y = out[0].tensor.data<float>();
   for (int i = 0; i < 2; ++i)
@@ -331,8 +329,9 @@ TEST(RefNn, GemmAndMatMul) {
           for (int k = 0; k < 3; ++k) want += a[i * 6 + r * 3 + k] * b[j * 6 + k * 2 + cc];
           EXPECT_NEAR(y[((i * 3 + j) * 2 + r) * 2 + cc], want, 1e-5f);
         }
-  EXPECT_FALSE(RunOp("MatMul", {{"a", Floats({2, 3}, std::vector<float>(6))},
-                                {"b", Floats({2, 3}, std::vector<float>(6))}},
+  EXPECT_FALSE(RunOp("MatMul",
+                     {{"a", Floats({2, 3}, std::vector<float>(6))},
+                      {"b", Floats({2, 3}, std::vector<float>(6))}},
                      1, {}, &out)
                    .ok());
 }
@@ -341,15 +340,15 @@ TEST(RefNn, ResizeNearestFromConstant) {
   std::vector<Value> out;
   auto roi = Floats({0}, {});
   auto scales = Floats({4}, {1, 1, 2, 2});
-  ASSERT_TRUE(RunOp("Resize",
-                    {{"x", Floats({1, 1, 2, 2}, {1, 2, 3, 4})},
-                     {"roi", roi, true},
-                     {"scales", scales, true}},
-                    1,
-                    {Str("mode", "nearest"), Str("coordinate_transformation_mode", "asymmetric"),
-                     Str("nearest_mode", "floor")},
-                    &out, 13)
-                  .ok());
+  ASSERT_TRUE(
+      RunOp(
+          "Resize",
+          {{"x", Floats({1, 1, 2, 2}, {1, 2, 3, 4})}, {"roi", roi, true}, {"scales", scales, true}},
+          1,
+          {Str("mode", "nearest"), Str("coordinate_transformation_mode", "asymmetric"),
+           Str("nearest_mode", "floor")},
+          &out, 13)
+          .ok());
   ExpectNear(Data(out[0]), {1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4});
   // Both scales and sizes.
   auto sizes = Tensor::FromVector(DataType::kInt64, {4}, std::vector<int64_t>{1, 1, 4, 4});
@@ -362,12 +361,14 @@ TEST(RefNn, ResizeNearestFromConstant) {
                    .ok());
   // Wrong number of scales; non-positive scale.
   EXPECT_FALSE(RunOp("Resize",
-                     {{"x", Floats({1, 1, 2, 2}, {1, 2, 3, 4})}, {"roi", roi},
+                     {{"x", Floats({1, 1, 2, 2}, {1, 2, 3, 4})},
+                      {"roi", roi},
                       {"scales", Floats({2}, {2, 2})}},
                      1, {}, &out, 13)
                    .ok());
   EXPECT_FALSE(RunOp("Resize",
-                     {{"x", Floats({1, 1, 2, 2}, {1, 2, 3, 4})}, {"roi", roi},
+                     {{"x", Floats({1, 1, 2, 2}, {1, 2, 3, 4})},
+                      {"roi", roi},
                       {"scales", Floats({4}, {1, 1, -2, 2})}},
                      1, {}, &out, 13)
                    .ok());
@@ -383,8 +384,7 @@ TEST(RefNn, ResizeAntialiasAxes) {
                     {{"x", Floats({1, 4}, {0, 4, 8, 12})},
                      {"", Tensor()},
                      {"scales", Floats({1}, {0.5f}), true}},
-                    1, {Str("mode", "linear"), Int("antialias", 1), Ints("axes", {1})}, &out,
-                    18)
+                    1, {Str("mode", "linear"), Int("antialias", 1), Ints("axes", {1})}, &out, 18)
                   .ok());
   ASSERT_EQ(out[0].tensor.shape(), (Shape{1, 2}));
   // x_orig = 0.5 and 2.5; triangle of half-width 2 gives weights 1/8,3/8,3/8,1/8.
@@ -427,12 +427,12 @@ TEST(RefNn, NormalizationErrors) {
                   {Int("axis", 2)}, &out)
                 .code(),
             tern::StatusCode::kOutOfRange);
-  EXPECT_FALSE(RunOp("LayerNormalization", {{"x", x}, {"s", Floats({2}, {1, 1})}}, 1, {}, &out)
-                   .ok());
+  EXPECT_FALSE(
+      RunOp("LayerNormalization", {{"x", x}, {"s", Floats({2}, {1, 1})}}, 1, {}, &out).ok());
   auto p = Floats({2}, {1, 1});
-  EXPECT_FALSE(RunOp("BatchNormalization",
-                     {{"x", x}, {"s", p}, {"b", p}, {"m", p}, {"v", p}}, 1, {}, &out)
-                   .ok());
+  EXPECT_FALSE(
+      RunOp("BatchNormalization", {{"x", x}, {"s", p}, {"b", p}, {"m", p}, {"v", p}}, 1, {}, &out)
+          .ok());
   EXPECT_FALSE(RunOp("LRN", {{"x", Floats({1, 3, 1, 1}, {1, 2, 3})}}, 1, {}, &out).ok());
 }
 
@@ -450,23 +450,21 @@ TEST(RefNn, RoiAlignBadBatchIndex) {
 
 TEST(RefNn, GridSampleBadGrid) {
   std::vector<Value> out;
-  EXPECT_FALSE(RunOp("GridSample",
-                     {{"x", Floats({1, 1, 2, 2}, {1, 2, 3, 4})},
-                      {"g", Floats({1, 1, 1, 3}, {0, 0, 0})}},
-                     1, {}, &out, 16)
-                   .ok());
+  EXPECT_FALSE(
+      RunOp("GridSample",
+            {{"x", Floats({1, 1, 2, 2}, {1, 2, 3, 4})}, {"g", Floats({1, 1, 1, 3}, {0, 0, 0})}}, 1,
+            {}, &out, 16)
+          .ok());
 }
 
 TEST(RefNn, DetAndDropout) {
   std::vector<Value> out;
-  ASSERT_TRUE(RunOp("Det", {{"x", Floats({3, 3}, {2, 0, 1, 1, 3, 2, 1, 1, 2})}}, 1, {}, &out)
-                  .ok());
+  ASSERT_TRUE(RunOp("Det", {{"x", Floats({3, 3}, {2, 0, 1, 1, 3, 2, 1, 1, 2})}}, 1, {}, &out).ok());
   ExpectNear(Data(out[0]), {6});
   EXPECT_FALSE(RunOp("Det", {{"x", Floats({2, 3}, std::vector<float>(6))}}, 1, {}, &out).ok());
   auto t = Tensor::FromVector(DataType::kBool, {}, std::vector<uint8_t>{1});
-  EXPECT_FALSE(RunOp("Dropout",
-                     {{"x", Floats({2}, {1, 2})}, {"r", Floats({}, {1.5f})}, {"t", t}}, 2, {},
-                     &out)
+  EXPECT_FALSE(RunOp("Dropout", {{"x", Floats({2}, {1, 2})}, {"r", Floats({}, {1.5f})}, {"t", t}},
+                     2, {}, &out)
                    .ok());
   ASSERT_TRUE(RunOp("Dropout", {{"x", Floats({2}, {1, 2})}}, 2, {}, &out).ok());
   ExpectNear(Data(out[0]), {1, 2});

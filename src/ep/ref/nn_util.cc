@@ -106,8 +106,7 @@ Status ResolveWindow(const WindowAttrs& a, const std::vector<int64_t>& in,
     }
     if (o < 0 || (o == 0 && in[i] > 0))
       return InvalidArgument("input spatial dim " + std::to_string(in[i]) +
-                             " is smaller than the (dilated, padded) kernel " +
-                             std::to_string(dk));
+                             " is smaller than the (dilated, padded) kernel " + std::to_string(dk));
   }
   return Status::Ok();
 }

@@ -55,9 +55,8 @@ class BatchNormKernel : public OpKernel {
   Status Compute(KernelContext& ctx) const override {
     for (size_t i = 0; i < 5; ++i)
       if (!ctx.has_input(i))
-        return ctx.Error(StatusCode::kInvalidArgument,
-                         "BatchNormalization needs 5 inputs, input " + std::to_string(i) +
-                             " is missing");
+        return ctx.Error(StatusCode::kInvalidArgument, "BatchNormalization needs 5 inputs, input " +
+                                                           std::to_string(i) + " is missing");
     const Tensor& x = ctx.input(0);
     if (x.rank() < 2)
       return ctx.Error(StatusCode::kInvalidArgument,
@@ -70,10 +69,9 @@ class BatchNormKernel : public OpKernel {
                          "parameter input " + std::to_string(i) + " must have shape [" +
                              std::to_string(c) + "], got " + p.shape().ToString());
     }
-    const bool stats = training_ || (ctx.opset() < 14 && (ctx.output_wanted(1) ||
-                                                          ctx.output_wanted(2) ||
-                                                          ctx.output_wanted(3) ||
-                                                          ctx.output_wanted(4)));
+    const bool stats =
+        training_ || (ctx.opset() < 14 && (ctx.output_wanted(1) || ctx.output_wanted(2) ||
+                                           ctx.output_wanted(3) || ctx.output_wanted(4)));
     TERN_ASSIGN_OR_RETURN(Tensor * y, ctx.Output(0, x.dtype(), x.shape()));
     return Visit<kFloats>(x.dtype(), [&](auto tag) -> Status {
       using T = decltype(tag);
@@ -97,9 +95,8 @@ class BatchNormKernel : public OpKernel {
         for (int64_t b = 0; b < n; ++b) {
           const int64_t base = (b * c + ci) * inner;
           for (int64_t i = 0; i < inner; ++i)
-            py[base + i] = static_cast<T>((static_cast<A>(px[base + i]) - mean[ci]) * inv *
-                                              p[0][ci] +
-                                          p[1][ci]);
+            py[base + i] = static_cast<T>(
+                (static_cast<A>(px[base + i]) - mean[ci]) * inv * p[0][ci] + p[1][ci]);
         }
       }
       if (!stats) return Status::Ok();
@@ -140,11 +137,9 @@ class InstanceNormKernel : public OpKernel {
                        "X must have rank >= 3, got " + x.shape().ToString());
     const int64_t n = x.dim(0), c = x.dim(1), inner = x.shape().Product(2, x.rank());
     for (size_t i = 1; i < 3; ++i)
-      if (ctx.input(i).rank() != 1 || ctx.input(i).dim(0) != c ||
-          ctx.input(i).dtype() != x.dtype())
+      if (ctx.input(i).rank() != 1 || ctx.input(i).dim(0) != c || ctx.input(i).dtype() != x.dtype())
         return ctx.Error(StatusCode::kInvalidArgument,
-                         "scale and B must have shape [" + std::to_string(c) +
-                             "] and X's type");
+                         "scale and B must have shape [" + std::to_string(c) + "] and X's type");
     TERN_ASSIGN_OR_RETURN(Tensor * y, ctx.Output(0, x.dtype(), x.shape()));
     return Visit<kFloats>(x.dtype(), [&](auto tag) -> Status {
       using T = decltype(tag);

@@ -27,9 +27,8 @@ class ConvKernel : public OpKernel {
       return ctx.Error(StatusCode::kInvalidArgument,
                        "X must have rank >= 3, got " + x.shape().ToString());
     if (w.rank() != x.rank())
-      return ctx.Error(StatusCode::kInvalidArgument, "W " + w.shape().ToString() +
-                                                         " and X " + x.shape().ToString() +
-                                                         " ranks differ");
+      return ctx.Error(StatusCode::kInvalidArgument, "W " + w.shape().ToString() + " and X " +
+                                                         x.shape().ToString() + " ranks differ");
     if (w.dtype() != x.dtype() || (b && b->dtype() != x.dtype()))
       return ctx.Error(StatusCode::kInvalidArgument, "X, W and B types differ");
     const int64_t n = x.dim(0), c = x.dim(1), m = w.dim(0), cg = w.dim(1);
@@ -42,9 +41,8 @@ class ConvKernel : public OpKernel {
                        "W's " + std::to_string(m) + " output channels are not divisible by group " +
                            std::to_string(group_));
     if (b && (b->rank() != 1 || b->dim(0) != m))
-      return ctx.Error(StatusCode::kInvalidArgument,
-                       "B must have shape [" + std::to_string(m) + "], got " +
-                           b->shape().ToString());
+      return ctx.Error(StatusCode::kInvalidArgument, "B must have shape [" + std::to_string(m) +
+                                                         "], got " + b->shape().ToString());
     const size_t nd = x.rank() - 2;
     std::vector<int64_t> in(x.shape().begin() + 2, x.shape().end());
     std::vector<int64_t> kernel(w.shape().begin() + 2, w.shape().end());
@@ -89,8 +87,8 @@ class ConvKernel : public OpKernel {
         nn::NextIndex(kidx, win.kernel);
       }
     }
-    const int64_t chunk =
-        std::max<int64_t>(1, std::min<int64_t>(out_size, (int64_t{1} << 20) / std::max<int64_t>(rows, 1)));
+    const int64_t chunk = std::max<int64_t>(
+        1, std::min<int64_t>(out_size, (int64_t{1} << 20) / std::max<int64_t>(rows, 1)));
     std::vector<A> xa(static_cast<size_t>(c * in_size));
     std::vector<A> col(static_cast<size_t>(rows * chunk));
     std::vector<A> acc(static_cast<size_t>(mg * chunk));

@@ -30,8 +30,8 @@ class ConvTransposeKernel : public OpKernel {
     const Tensor& w = ctx.input(1);
     const Tensor* b = ctx.has_input(2) ? &ctx.input(2) : nullptr;
     if (x.rank() < 3 || w.rank() != x.rank())
-      return ctx.Error(StatusCode::kInvalidArgument, "bad ranks: X " + x.shape().ToString() +
-                                                         ", W " + w.shape().ToString());
+      return ctx.Error(StatusCode::kInvalidArgument,
+                       "bad ranks: X " + x.shape().ToString() + ", W " + w.shape().ToString());
     if (w.dtype() != x.dtype() || (b && b->dtype() != x.dtype()))
       return ctx.Error(StatusCode::kInvalidArgument, "X, W and B types differ");
     const int64_t n = x.dim(0), c = x.dim(1);
@@ -98,8 +98,8 @@ class ConvTransposeKernel : public OpKernel {
           pads[nd + i] > kBig || w->in[i] > kBig)
         return InvalidArgument("attribute value too large");
       const int64_t full = s * (w->in[i] - 1) + opad[i] + (k - 1) * d + 1;
-      const bool same = attrs_.auto_pad == nn::AutoPad::kSameUpper ||
-                        attrs_.auto_pad == nn::AutoPad::kSameLower;
+      const bool same =
+          attrs_.auto_pad == nn::AutoPad::kSameUpper || attrs_.auto_pad == nn::AutoPad::kSameLower;
       if (!oshape.empty() || same) {
         const int64_t target = !oshape.empty() ? oshape[i] : w->in[i] * s;
         const int64_t total = full - target;

@@ -42,7 +42,8 @@ class EinsumKernel : public OpKernel {
  public:
   Status Init(const KernelInfo& info) {
     std::string eq;
-    for (char ch : info.GetString("equation", "")) if (ch != ' ') eq.push_back(ch);
+    for (char ch : info.GetString("equation", ""))
+      if (ch != ' ') eq.push_back(ch);
     const size_t arrow = eq.find("->");
     explicit_ = arrow != std::string::npos;
     std::string lhs = explicit_ ? eq.substr(0, arrow) : eq;
@@ -77,8 +78,10 @@ class EinsumKernel : public OpKernel {
         for (int l : t) (l >= 0 ? (void)++count[l] : (void)(ellipsis = true));
       if (ellipsis) out_.push_back(-1);
       // Uppercase sorts before lowercase, as in numpy.
-      for (int l = 26; l < kLetters; ++l) if (count[l] == 1) out_.push_back(l);
-      for (int l = 0; l < 26; ++l) if (count[l] == 1) out_.push_back(l);
+      for (int l = 26; l < kLetters; ++l)
+        if (count[l] == 1) out_.push_back(l);
+      for (int l = 0; l < 26; ++l)
+        if (count[l] == 1) out_.push_back(l);
     }
     return Status::Ok();
   }
@@ -86,10 +89,9 @@ class EinsumKernel : public OpKernel {
   Status Compute(KernelContext& ctx) const override {
     const size_t n = terms_.size();
     if (ctx.num_inputs() != n)
-      return ctx.Error(StatusCode::kInvalidArgument, "equation has " + std::to_string(n) +
-                                                         " terms but there are " +
-                                                         std::to_string(ctx.num_inputs()) +
-                                                         " inputs");
+      return ctx.Error(StatusCode::kInvalidArgument,
+                       "equation has " + std::to_string(n) + " terms but there are " +
+                           std::to_string(ctx.num_inputs()) + " inputs");
     for (size_t i = 0; i < n; ++i)
       if (!ctx.has_input(i) || ctx.input(i).dtype() != ctx.input(0).dtype())
         return ctx.Error(StatusCode::kInvalidArgument, "inputs must be given, of one type");
@@ -97,15 +99,14 @@ class EinsumKernel : public OpKernel {
     int64_t ell_rank = 0;
     std::vector<int64_t> ell_of(n, 0);
     for (size_t i = 0; i < n; ++i) {
-      const int64_t letters =
-          static_cast<int64_t>(std::count_if(terms_[i].begin(), terms_[i].end(),
-                                             [](int l) { return l >= 0; }));
+      const int64_t letters = static_cast<int64_t>(
+          std::count_if(terms_[i].begin(), terms_[i].end(), [](int l) { return l >= 0; }));
       const bool has_ell = letters != static_cast<int64_t>(terms_[i].size());
       const int64_t rank = static_cast<int64_t>(ctx.input(i).rank());
       if (rank < letters || (!has_ell && rank != letters))
-        return ctx.Error(StatusCode::kInvalidArgument,
-                         "input " + std::to_string(i) + " " + ctx.input(i).shape().ToString() +
-                             " does not match its einsum term");
+        return ctx.Error(StatusCode::kInvalidArgument, "input " + std::to_string(i) + " " +
+                                                           ctx.input(i).shape().ToString() +
+                                                           " does not match its einsum term");
       ell_of[i] = rank - letters;
       ell_rank = std::max(ell_rank, ell_of[i]);
     }
@@ -132,8 +133,8 @@ class EinsumKernel : public OpKernel {
             cur = d;
           } else if (d != cur && d != 1) {
             return ctx.Error(StatusCode::kInvalidArgument,
-                             "einsum dims disagree for a label: " + std::to_string(cur) +
-                                 " vs " + std::to_string(d));
+                             "einsum dims disagree for a label: " + std::to_string(cur) + " vs " +
+                                 std::to_string(d));
           }
           if (d != 1) strides[i][lab] += st[ax];
         }
@@ -148,8 +149,7 @@ class EinsumKernel : public OpKernel {
         for (int64_t e = 0; e < ell_rank; ++e) out_labels.push_back(kLetters + e);
       }
     for (size_t lab = 0; lab < nlabels; ++lab)
-      if (dim[lab] >= 0 &&
-          std::find(out_labels.begin(), out_labels.end(), lab) == out_labels.end())
+      if (dim[lab] >= 0 && std::find(out_labels.begin(), out_labels.end(), lab) == out_labels.end())
         sum_labels.push_back(lab);
     Shape out_shape;
     for (size_t lab : out_labels) out_shape.push_back(dim[lab] < 0 ? 1 : dim[lab]);

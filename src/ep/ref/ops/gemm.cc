@@ -27,8 +27,7 @@ class GemmKernel : public OpKernel {
     const Tensor* c = ctx.has_input(2) ? &ctx.input(2) : nullptr;
     if (a.rank() != 2 || b.rank() != 2)
       return ctx.Error(StatusCode::kInvalidArgument, "A " + a.shape().ToString() + " and B " +
-                                                         b.shape().ToString() +
-                                                         " must be 2-D");
+                                                         b.shape().ToString() + " must be 2-D");
     if (a.dtype() != b.dtype() || (c && c->dtype() != a.dtype()))
       return ctx.Error(StatusCode::kInvalidArgument, "A, B and C types differ");
     const int64_t m = trans_a_ ? a.dim(1) : a.dim(0);
@@ -36,18 +35,17 @@ class GemmKernel : public OpKernel {
     const int64_t kb = trans_b_ ? b.dim(1) : b.dim(0);
     const int64_t n = trans_b_ ? b.dim(0) : b.dim(1);
     if (k != kb)
-      return ctx.Error(StatusCode::kInvalidArgument,
-                       "inner dims differ: A " + a.shape().ToString() + ", B " +
-                           b.shape().ToString());
+      return ctx.Error(
+          StatusCode::kInvalidArgument,
+          "inner dims differ: A " + a.shape().ToString() + ", B " + b.shape().ToString());
     Shape out_shape{m, n};
     if (c) {
-      if (c->rank() > 2)
-        return ctx.Error(StatusCode::kInvalidArgument, "C must have rank <= 2");
+      if (c->rank() > 2) return ctx.Error(StatusCode::kInvalidArgument, "C must have rank <= 2");
       auto bs = BroadcastShapes({&c->shape(), &out_shape});
       if (!bs.ok() || *bs != out_shape)
-        return ctx.Error(StatusCode::kInvalidArgument,
-                         "C " + c->shape().ToString() + " cannot be broadcast to " +
-                             out_shape.ToString());
+        return ctx.Error(
+            StatusCode::kInvalidArgument,
+            "C " + c->shape().ToString() + " cannot be broadcast to " + out_shape.ToString());
     }
     TERN_ASSIGN_OR_RETURN(Tensor * y, ctx.Output(0, a.dtype(), out_shape));
     return Visit<kGemmTypes>(a.dtype(), [&](auto tag) -> Status {
@@ -65,7 +63,8 @@ class GemmKernel : public OpKernel {
       const A alpha = static_cast<A>(alpha_), beta = static_cast<A>(beta_);
       T* py = y->data<T>();
       for (int64_t i = 0; i < m; ++i) {
-        for (int64_t p = 0; p < k; ++p) arow[p] = static_cast<A>(pa[trans_a_ ? p * m + i : i * k + p]);
+        for (int64_t p = 0; p < k; ++p)
+          arow[p] = static_cast<A>(pa[trans_a_ ? p * m + i : i * k + p]);
         std::fill(acc.begin(), acc.end(), A(0));
         nn::GemmAcc<A>(1, n, k, arow.data(), k, bmat.data(), n, acc.data(), n);
         for (int64_t j = 0; j < n; ++j) {
@@ -101,14 +100,13 @@ class MatMulKernel : public SimpleKernel {
     const int64_t m = sa[sa.rank() - 2], k = sa.back(), n = sb.back();
     if (sb[sb.rank() - 2] != k)
       return ctx.Error(StatusCode::kInvalidArgument,
-                       "inner dims differ: " + a.shape().ToString() + " x " +
-                           b.shape().ToString());
+                       "inner dims differ: " + a.shape().ToString() + " x " + b.shape().ToString());
     Shape ba(sa.data(), sa.rank() - 2), bb(sb.data(), sb.rank() - 2);
     auto bs = BroadcastShapes({&ba, &bb});
     if (!bs.ok())
-      return ctx.Error(StatusCode::kInvalidArgument,
-                       "batch dims of " + a.shape().ToString() + " and " + b.shape().ToString() +
-                           " cannot be broadcast");
+      return ctx.Error(StatusCode::kInvalidArgument, "batch dims of " + a.shape().ToString() +
+                                                         " and " + b.shape().ToString() +
+                                                         " cannot be broadcast");
     Shape batch = *bs;
     Shape out_shape = batch;
     if (!a1) out_shape.push_back(m);

@@ -149,8 +149,6 @@ class GridSampleKernel : public OpKernel {
 
 }  // namespace
 
-void Register_grid_sample(KernelRegistry& r) {
-  r.Add("", "GridSample", Create<GridSampleKernel>);
-}
+void Register_grid_sample(KernelRegistry& r) { r.Add("", "GridSample", Create<GridSampleKernel>); }
 
 }  // namespace tern::ref

@@ -118,8 +118,7 @@ class LrnKernel : public OpKernel {
   Status Compute(KernelContext& ctx) const override {
     if (!ctx.has_input(0)) return ctx.Error(StatusCode::kInvalidArgument, "missing input X");
     const Tensor& x = ctx.input(0);
-    if (x.rank() < 2)
-      return ctx.Error(StatusCode::kInvalidArgument, "X must have rank >= 2");
+    if (x.rank() < 2) return ctx.Error(StatusCode::kInvalidArgument, "X must have rank >= 2");
     TERN_ASSIGN_OR_RETURN(Tensor * y, ctx.Output(0, x.dtype(), x.shape()));
     return Visit<kFloats>(x.dtype(), [&](auto tag) -> Status {
       using T = decltype(tag);
@@ -139,9 +138,9 @@ class LrnKernel : public OpKernel {
               sq += v * v;
             }
             const int64_t at = (b * c + ci) * inner + i;
-            py[at] = static_cast<T>(static_cast<A>(px[at]) /
-                                    std::pow(static_cast<A>(bias_) + coef * sq,
-                                             static_cast<A>(beta_)));
+            py[at] =
+                static_cast<T>(static_cast<A>(px[at]) /
+                               std::pow(static_cast<A>(bias_) + coef * sq, static_cast<A>(beta_)));
           }
       return Status::Ok();
     });

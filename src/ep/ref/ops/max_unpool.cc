@@ -20,8 +20,7 @@ class MaxUnpoolKernel : public OpKernel {
       return ctx.Error(StatusCode::kInvalidArgument, "MaxUnpool needs inputs X and I");
     const Tensor& x = ctx.input(0);
     const Tensor& ind = ctx.input(1);
-    if (x.rank() < 3)
-      return ctx.Error(StatusCode::kInvalidArgument, "X must have rank >= 3");
+    if (x.rank() < 3) return ctx.Error(StatusCode::kInvalidArgument, "X must have rank >= 3");
     if (ind.dtype() != DataType::kInt64 || ind.shape() != x.shape())
       return ctx.Error(StatusCode::kInvalidArgument,
                        "I must be int64 with X's shape " + x.shape().ToString());

@@ -149,7 +149,8 @@ class PoolKernel : public OpKernel {
       std::fill(oidx.begin(), oidx.end(), 0);
       for (int64_t o = 0; o < out_size; ++o) {
         A best = std::numeric_limits<A>::lowest();
-        if constexpr (std::numeric_limits<A>::has_infinity) best = -std::numeric_limits<A>::infinity();
+        if constexpr (std::numeric_limits<A>::has_infinity)
+          best = -std::numeric_limits<A>::infinity();
         int64_t best_lin = -1;
         std::vector<int64_t> best_coord;
         ForTaps(taps, oidx, w, t, [&](int64_t lin, const std::vector<int64_t>& coord) {

@@ -13,8 +13,13 @@ namespace {
 
 enum class Mode { kNearest, kLinear, kCubic };
 enum class Ctm {
-  kHalfPixel, kHalfPixelSymmetric, kPytorchHalfPixel, kAlignCorners, kAsymmetric,
-  kTfHalfPixelForNn, kTfCropAndResize
+  kHalfPixel,
+  kHalfPixelSymmetric,
+  kPytorchHalfPixel,
+  kAlignCorners,
+  kAsymmetric,
+  kTfHalfPixelForNn,
+  kTfCropAndResize
 };
 enum class Nearest { kRoundPreferFloor, kRoundPreferCeil, kFloor, kCeil, kSimple };
 enum class Policy { kStretch, kNotLarger, kNotSmaller };
@@ -38,10 +43,14 @@ class ResizeKernel : public OpKernel {
     opset_ = info.opset();
     legacy_ = upsample_ || opset_ < 11;
     const std::string mode = info.GetString("mode", "nearest");
-    if (mode == "nearest") mode_ = Mode::kNearest;
-    else if (mode == "linear" || (legacy_ && mode == "bilinear")) mode_ = Mode::kLinear;
-    else if (mode == "cubic" && !legacy_) mode_ = Mode::kCubic;
-    else return info.Error(StatusCode::kInvalidModel, "unknown mode '" + mode + "'");
+    if (mode == "nearest")
+      mode_ = Mode::kNearest;
+    else if (mode == "linear" || (legacy_ && mode == "bilinear"))
+      mode_ = Mode::kLinear;
+    else if (mode == "cubic" && !legacy_)
+      mode_ = Mode::kCubic;
+    else
+      return info.Error(StatusCode::kInvalidModel, "unknown mode '" + mode + "'");
     if (legacy_) {
       ctm_ = Ctm::kAsymmetric;
       nearest_ = Nearest::kSimple;
@@ -53,21 +62,34 @@ class ResizeKernel : public OpKernel {
       return Status::Ok();
     }
     const std::string ctm = info.GetString("coordinate_transformation_mode", "half_pixel");
-    if (ctm == "half_pixel") ctm_ = Ctm::kHalfPixel;
-    else if (ctm == "half_pixel_symmetric") ctm_ = Ctm::kHalfPixelSymmetric;
-    else if (ctm == "pytorch_half_pixel") ctm_ = Ctm::kPytorchHalfPixel;
-    else if (ctm == "align_corners") ctm_ = Ctm::kAlignCorners;
-    else if (ctm == "asymmetric") ctm_ = Ctm::kAsymmetric;
-    else if (ctm == "tf_half_pixel_for_nn") ctm_ = Ctm::kTfHalfPixelForNn;
-    else if (ctm == "tf_crop_and_resize") ctm_ = Ctm::kTfCropAndResize;
-    else return info.Error(StatusCode::kInvalidModel,
-                           "unknown coordinate_transformation_mode '" + ctm + "'");
+    if (ctm == "half_pixel")
+      ctm_ = Ctm::kHalfPixel;
+    else if (ctm == "half_pixel_symmetric")
+      ctm_ = Ctm::kHalfPixelSymmetric;
+    else if (ctm == "pytorch_half_pixel")
+      ctm_ = Ctm::kPytorchHalfPixel;
+    else if (ctm == "align_corners")
+      ctm_ = Ctm::kAlignCorners;
+    else if (ctm == "asymmetric")
+      ctm_ = Ctm::kAsymmetric;
+    else if (ctm == "tf_half_pixel_for_nn")
+      ctm_ = Ctm::kTfHalfPixelForNn;
+    else if (ctm == "tf_crop_and_resize")
+      ctm_ = Ctm::kTfCropAndResize;
+    else
+      return info.Error(StatusCode::kInvalidModel,
+                        "unknown coordinate_transformation_mode '" + ctm + "'");
     const std::string nm = info.GetString("nearest_mode", "round_prefer_floor");
-    if (nm == "round_prefer_floor") nearest_ = Nearest::kRoundPreferFloor;
-    else if (nm == "round_prefer_ceil") nearest_ = Nearest::kRoundPreferCeil;
-    else if (nm == "floor") nearest_ = Nearest::kFloor;
-    else if (nm == "ceil") nearest_ = Nearest::kCeil;
-    else return info.Error(StatusCode::kInvalidModel, "unknown nearest_mode '" + nm + "'");
+    if (nm == "round_prefer_floor")
+      nearest_ = Nearest::kRoundPreferFloor;
+    else if (nm == "round_prefer_ceil")
+      nearest_ = Nearest::kRoundPreferCeil;
+    else if (nm == "floor")
+      nearest_ = Nearest::kFloor;
+    else if (nm == "ceil")
+      nearest_ = Nearest::kCeil;
+    else
+      return info.Error(StatusCode::kInvalidModel, "unknown nearest_mode '" + nm + "'");
     cubic_a_ = info.GetFloat("cubic_coeff_a", -0.75f);
     exclude_outside_ = info.GetInt("exclude_outside", 0) != 0;
     extrapolation_ = info.GetFloat("extrapolation_value", 0.0f);
@@ -75,11 +97,15 @@ class ResizeKernel : public OpKernel {
     if (opset_ >= 18) {
       axes_ = info.GetInts("axes");
       const std::string p = info.GetString("keep_aspect_ratio_policy", "stretch");
-      if (p == "stretch") policy_ = Policy::kStretch;
-      else if (p == "not_larger") policy_ = Policy::kNotLarger;
-      else if (p == "not_smaller") policy_ = Policy::kNotSmaller;
-      else return info.Error(StatusCode::kInvalidModel,
-                             "unknown keep_aspect_ratio_policy '" + p + "'");
+      if (p == "stretch")
+        policy_ = Policy::kStretch;
+      else if (p == "not_larger")
+        policy_ = Policy::kNotLarger;
+      else if (p == "not_smaller")
+        policy_ = Policy::kNotSmaller;
+      else
+        return info.Error(StatusCode::kInvalidModel,
+                          "unknown keep_aspect_ratio_policy '" + p + "'");
     }
     return Status::Ok();
   }
@@ -95,8 +121,8 @@ class ResizeKernel : public OpKernel {
     TERN_ASSIGN_OR_RETURN(Tensor * y, ctx.Output(0, x.dtype(), Shape(out)));
     if (y->numel() == 0) return Status::Ok();
     if (x.numel() == 0)
-      return ctx.Error(StatusCode::kInvalidArgument, "cannot resize an empty input to " +
-                                                         y->shape().ToString());
+      return ctx.Error(StatusCode::kInvalidArgument,
+                       "cannot resize an empty input to " + y->shape().ToString());
     std::vector<AxisTaps> axes(rank);
     for (size_t d = 0; d < rank; ++d)
       BuildAxis(x.dim(d), out[d], scale[d], roi_start[d], roi_end[d], &axes[d]);
@@ -259,8 +285,9 @@ class ResizeKernel : public OpKernel {
       case Ctm::kTfHalfPixelForNn:
         return (xo + 0.5) / scale;
       case Ctm::kTfCropAndResize:
-        if (out_int == 1) return (end - start) * static_cast<double>(in - 1) / 2 +
-                                 start * static_cast<double>(in - 1);
+        if (out_int == 1)
+          return (end - start) * static_cast<double>(in - 1) / 2 +
+                 start * static_cast<double>(in - 1);
         return xo * (end - start) * static_cast<double>(in - 1) / (out_w - 1) +
                start * static_cast<double>(in - 1);
     }
@@ -295,11 +322,21 @@ class ResizeKernel : public OpKernel {
         int64_t off = 0;
         if (t != 0) {
           switch (nearest_) {
-            case Nearest::kRoundPreferFloor: off = t > 0.5 ? 1 : 0; break;
-            case Nearest::kRoundPreferCeil: off = t >= 0.5 ? 1 : 0; break;
-            case Nearest::kFloor: off = 0; break;
-            case Nearest::kCeil: off = 1; break;
-            case Nearest::kSimple: off = scale < 1 ? 1 : 0; break;
+            case Nearest::kRoundPreferFloor:
+              off = t > 0.5 ? 1 : 0;
+              break;
+            case Nearest::kRoundPreferCeil:
+              off = t >= 0.5 ? 1 : 0;
+              break;
+            case Nearest::kFloor:
+              off = 0;
+              break;
+            case Nearest::kCeil:
+              off = 1;
+              break;
+            case Nearest::kSimple:
+              off = scale < 1 ? 1 : 0;
+              break;
           }
         }
         raw.push_back({off, 1.0});
@@ -322,8 +359,10 @@ class ResizeKernel : public OpKernel {
           for (int64_t k = first; k < 2 - first; ++k) {
             const double v = std::abs(s * (static_cast<double>(k) - t));
             double c = 0;
-            if (v <= 1) c = ((ca + 2) * v - (ca + 3)) * v * v + 1;
-            else if (v < 2) c = ((ca * v - 5 * ca) * v + 8 * ca) * v - 4 * ca;
+            if (v <= 1)
+              c = ((ca + 2) * v - (ca + 3)) * v * v + 1;
+            else if (v < 2)
+              c = ((ca * v - 5 * ca) * v + 8 * ca) * v - 4 * ca;
             raw.push_back({k, c});
           }
         }

@@ -20,8 +20,8 @@ class RoiAlignKernel : public OpKernel {
     out_w_ = info.GetInt("output_width", 1);
     sampling_ratio_ = info.GetInt("sampling_ratio", 0);
     spatial_scale_ = info.GetFloat("spatial_scale", 1.0f);
-    const std::string ctm = info.GetString(
-        "coordinate_transformation_mode", info.opset() >= 16 ? "half_pixel" : "output_half_pixel");
+    const std::string ctm = info.GetString("coordinate_transformation_mode",
+                                           info.opset() >= 16 ? "half_pixel" : "output_half_pixel");
     if (ctm != "half_pixel" && ctm != "output_half_pixel")
       return info.Error(StatusCode::kInvalidModel,
                         "unknown coordinate_transformation_mode '" + ctm + "'");
@@ -69,8 +69,8 @@ class RoiAlignKernel : public OpKernel {
           rw = std::max(rw, 1.0);
           rh = std::max(rh, 1.0);
         }
-        if (!std::isfinite(rw) || !std::isfinite(rh) || std::abs(rw) > 1e9 ||
-            std::abs(rh) > 1e9 || !std::isfinite(x0) || !std::isfinite(y0))
+        if (!std::isfinite(rw) || !std::isfinite(rh) || std::abs(rw) > 1e9 || std::abs(rh) > 1e9 ||
+            !std::isfinite(x0) || !std::isfinite(y0))
           return ctx.Error(StatusCode::kInvalidArgument, "roi coordinates are not finite");
         const double bh = rh / static_cast<double>(out_h_), bw = rw / static_cast<double>(out_w_);
         const int64_t gh = sampling_ratio_ > 0
