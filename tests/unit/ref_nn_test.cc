@@ -377,6 +377,29 @@ TEST(RefNn, ResizeNearestFromConstant) {
                    .ok());
 }
 
+TEST(RefNn, IntegerMatMulWrapsAndResizeSaturates) {
+  std::vector<Value> out;
+  const int32_t big = 2147483647;
+  auto a = Tensor::FromVector(DataType::kInt32, {1, 2}, std::vector<int32_t>{big, big});
+  auto b = Tensor::FromVector(DataType::kInt32, {2, 1}, std::vector<int32_t>{2, 1});
+  ASSERT_TRUE(RunOp("MatMul", {{"a", a}, {"b", b}}, 1, {}, &out).ok());
+  EXPECT_EQ(out[0].tensor.data<int32_t>()[0], static_cast<int32_t>(3u * 2147483647u));
+  // Cubic overshoot on uint8 saturates instead of wrapping.
+  auto x = Tensor::FromVector(DataType::kUInt8, {1, 4}, std::vector<uint8_t>{0, 0, 255, 255});
+  ASSERT_TRUE(RunOp("Resize",
+                    {{"x", x},
+                     {"", Tensor()},
+                     {"", Tensor()},
+                     {"sizes",
+                      Tensor::FromVector(DataType::kInt64, {2}, std::vector<int64_t>{1, 8}), true}},
+                    1, {Str("mode", "cubic")}, &out, 13)
+                  .ok());
+  const uint8_t* y = out[0].tensor.data<uint8_t>();
+  EXPECT_EQ(y[0], 0);
+  EXPECT_EQ(y[7], 255);
+  for (int i = 1; i < 7; ++i) EXPECT_LE(y[i - 1], y[i] + 20);
+}
+
 TEST(RefNn, ResizeAntialiasAxes) {
   // Opset 18: linear antialias downsampling over one axis averages neighbours.
   std::vector<Value> out;

@@ -3,6 +3,8 @@
 // parameter tensors in the accumulation type, and cubic interpolation weights.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -45,6 +47,22 @@ Status ResolveWindow(const WindowAttrs& a, const std::vector<int64_t>& in,
 
 /// Checked product of dims; ResourceExhausted on overflow.
 Result<int64_t> CheckedProduct(const std::vector<int64_t>& dims);
+
+/// Arithmetic type for products and sums of T: AccT<T> for floats; for integers uint64_t, whose
+/// wrap-around is well defined (converted back, the low bits are the two's complement result).
+template <typename T>
+using MatAccT = std::conditional_t<std::is_integral_v<T>, uint64_t, AccT<T>>;
+
+/// A float attribute (alpha, beta) in MatAccT<T>: truncated and clamped for integer types.
+template <typename A>
+A ScalarAttr(float v) {
+  if constexpr (std::is_integral_v<A>) {
+    const double c = std::isfinite(v) ? std::clamp(static_cast<double>(v), -9.0e18, 9.0e18) : 0.0;
+    return static_cast<A>(static_cast<int64_t>(c));
+  } else {
+    return static_cast<A>(v);
+  }
+}
 
 /// Reads a float tensor of any float type into accumulation type A.
 template <typename A>

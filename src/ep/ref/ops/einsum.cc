@@ -159,7 +159,7 @@ class EinsumKernel : public OpKernel {
     TERN_ASSIGN_OR_RETURN(Tensor * y, ctx.Output(0, ctx.input(0).dtype(), out_shape));
     return Visit<kNumeric>(y->dtype(), [&](auto tag) -> Status {
       using T = decltype(tag);
-      using A = AccT<T>;
+      using A = nn::MatAccT<T>;
       std::vector<int64_t> oidx(out_labels.size(), 0), sidx(sum_labels.size(), 0);
       const std::vector<int64_t> odims = out_shape.ToVector();
       std::vector<int64_t> base(n);
@@ -177,7 +177,8 @@ class EinsumKernel : public OpKernel {
             int64_t off = base[i];
             for (size_t k = 0; k < sum_labels.size(); ++k)
               off += sidx[k] * strides[i][sum_labels[k]];
-            prod = static_cast<A>(prod * static_cast<A>(ctx.input(i).data<T>()[off]));
+            prod = static_cast<A>(
+                prod * static_cast<A>(static_cast<AccT<T>>(ctx.input(i).data<T>()[off])));
           }
           acc = static_cast<A>(acc + prod);
           nn::NextIndex(sidx, sum_dims);

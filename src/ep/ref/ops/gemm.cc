@@ -50,17 +50,18 @@ class GemmKernel : public OpKernel {
     TERN_ASSIGN_OR_RETURN(Tensor * y, ctx.Output(0, a.dtype(), out_shape));
     return Visit<kGemmTypes>(a.dtype(), [&](auto tag) -> Status {
       using T = decltype(tag);
-      using A = AccT<T>;
+      using A = nn::MatAccT<T>;
       const T* pa = a.data<T>();
       const T* pb = b.data<T>();
       std::vector<A> bmat(static_cast<size_t>(k * n));  // B' as K x N
       for (int64_t p = 0; p < k; ++p)
         for (int64_t j = 0; j < n; ++j)
-          bmat[p * n + j] = static_cast<A>(pb[trans_b_ ? j * k + p : p * n + j]);
+          bmat[p * n + j] =
+              static_cast<A>(static_cast<AccT<T>>(pb[trans_b_ ? j * k + p : p * n + j]));
       std::vector<A> arow(static_cast<size_t>(k)), acc(static_cast<size_t>(n));
       std::vector<int64_t> cstr;
       if (c) cstr = BroadcastStrides(c->shape(), out_shape);
-      const A alpha = static_cast<A>(alpha_), beta = static_cast<A>(beta_);
+      const A alpha = nn::ScalarAttr<A>(alpha_), beta = nn::ScalarAttr<A>(beta_);
       T* py = y->data<T>();
       for (int64_t i = 0; i < m; ++i) {
         for (int64_t p = 0; p < k; ++p)
@@ -114,7 +115,7 @@ class MatMulKernel : public SimpleKernel {
     TERN_ASSIGN_OR_RETURN(Tensor * y, ctx.Output(0, a.dtype(), out_shape));
     return Visit<kGemmTypes>(a.dtype(), [&](auto tag) -> Status {
       using T = decltype(tag);
-      using A = AccT<T>;
+      using A = nn::MatAccT<T>;
       std::vector<A> am(static_cast<size_t>(m * k)), bm(static_cast<size_t>(k * n)),
           acc(static_cast<size_t>(m * n));
       T* py = y->data<T>();

@@ -5,6 +5,7 @@
 // separable weighted sum whose per-axis taps come from the transformed coordinate.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "ep/ref/nn_util.h"
 
@@ -166,7 +167,15 @@ class ResizeKernel : public OpKernel {
         if constexpr (std::is_same_v<T, bool>) {
           py[o] = acc != A(0);
         } else {
-          py[o] = static_cast<T>(acc);
+          if constexpr (std::is_integral_v<T>) {
+            // Cubic taps can overshoot the input range; saturate before truncating.
+            const double lo = static_cast<double>(std::numeric_limits<T>::lowest());
+            const double hi = static_cast<double>(std::numeric_limits<T>::max());
+            const double v = std::isnan(acc) ? 0.0 : std::clamp(static_cast<double>(acc), lo, hi);
+            py[o] = v >= hi ? std::numeric_limits<T>::max() : static_cast<T>(v);
+          } else {
+            py[o] = static_cast<T>(acc);
+          }
         }
         nn::NextIndex(oidx, out);
       }
