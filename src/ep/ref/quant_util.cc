@@ -86,7 +86,7 @@ Result<ConvGeometry> ConvAttrs::Resolve(const Shape& x, const Shape& w) const {
   g.in_channels = x[1];
   g.out_channels = w[0];
   g.group = group;
-  if (g.in_channels != w[1] * group)
+  if (g.in_channels % group != 0 || g.in_channels / group != w[1])
     return InvalidArgument("input has " + std::to_string(x[1]) + " channels but weight expects " +
                            std::to_string(w[1]) + " x group " + std::to_string(group));
   if (g.out_channels % group != 0)
