@@ -61,6 +61,21 @@ Status CheckIndexType(const KernelContext& ctx, const Tensor& t, const char* wha
 /// Checks that input i exists and is a tensor.
 Status RequireInput(const KernelContext& ctx, size_t i, const char* what);
 
+/// A strict weak order for sorting elements: the usual < with every NaN after every number and
+/// NaNs equivalent to each other (std::sort needs this; plain < on NaN is not an order).
+template <typename T>
+bool TotalLess(const T& a, const T& b) {
+  if constexpr (kIsFloat<T>) {
+    using C = AccT<T>;
+    const C x = static_cast<C>(a), y = static_cast<C>(b);
+    if (std::isnan(x)) return false;
+    if (std::isnan(y)) return true;
+    return x < y;
+  } else {
+    return a < b;
+  }
+}
+
 /// Calls fn(out_index, coords) for every index of `shape` in row-major order.
 template <typename Fn>
 void ForEachIndex(const Shape& shape, Fn&& fn) {
