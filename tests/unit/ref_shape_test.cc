@@ -117,8 +117,7 @@ TEST(RefShape, ReshapeAllowZeroKeepsZero) {
 
 TEST(RefShape, ReshapeErrors) {
   Tensor x = F32({2, 3}, std::vector<float>(6));
-  EXPECT_EQ(CodeOf(RunOp("Reshape", 14, {x, I64({2}, {-1, -1})}, 1)),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(CodeOf(RunOp("Reshape", 14, {x, I64({2}, {-1, -1})}, 1)), StatusCode::kInvalidArgument);
   EXPECT_EQ(CodeOf(RunOp("Reshape", 14, {x, I64({2}, {4, 2})}, 1)), StatusCode::kInvalidArgument);
   EXPECT_EQ(CodeOf(RunOp("Reshape", 14, {x, I64({1}, {-5})}, 1)), StatusCode::kInvalidArgument);
   EXPECT_EQ(CodeOf(RunOp("Reshape", 14, {x, I64({3}, {1, 1, 0})}, 1)),
@@ -138,8 +137,7 @@ TEST(RefShape, SqueezeUnsqueezeErrors) {
   Tensor x = F32({2, 1}, {1, 2});
   EXPECT_EQ(CodeOf(RunOp("Squeeze", 13, {x, I64({1}, {0})}, 1)), StatusCode::kInvalidArgument);
   EXPECT_EQ(CodeOf(RunOp("Squeeze", 13, {x, I64({1}, {2})}, 1)), StatusCode::kOutOfRange);
-  EXPECT_EQ(CodeOf(RunOp("Unsqueeze", 13, {x, I64({2}, {0, 0})}, 1)),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(CodeOf(RunOp("Unsqueeze", 13, {x, I64({2}, {0, 0})}, 1)), StatusCode::kInvalidArgument);
   auto r = RunOp("Unsqueeze", 11, {x}, 1, [](auto& n) { AttrInts(n, "axes", {-1, 0}); });
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ((*r)[0].tensor.shape(), (Shape{1, 2, 1, 1}));
@@ -159,16 +157,17 @@ TEST(RefShape, FlattenAxisOutOfRange) {
 TEST(RefShape, TransposeStringsAndBadPerm) {
   auto r = RunOp("Transpose", 13, {Str({2, 3}, {"a", "b", "c", "d", "e", "f"})}, 1);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(Vals<std::string>((*r)[0]),
-            (std::vector<std::string>{"a", "d", "b", "e", "c", "f"}));
+  EXPECT_EQ(Vals<std::string>((*r)[0]), (std::vector<std::string>{"a", "d", "b", "e", "c", "f"}));
   EXPECT_EQ(CodeOf(RunOp("Transpose", 13, {F32({2, 3}, std::vector<float>(6))}, 1,
-                         [](auto& n) { AttrInts(n, "perm", {0, 0}); })),
+                         [](auto& n) {
+                           AttrInts(n, "perm", {0, 0});
+                         })),
             StatusCode::kInvalidArgument);
 }
 
 TEST(RefShape, ConcatMismatch) {
-  EXPECT_EQ(CodeOf(RunOp("Concat", 13, {F32({2, 2}, std::vector<float>(4)),
-                                        F32({3, 3}, std::vector<float>(9))},
+  EXPECT_EQ(CodeOf(RunOp("Concat", 13,
+                         {F32({2, 2}, std::vector<float>(4)), F32({3, 3}, std::vector<float>(9))},
                          1, [](auto& n) { AttrInt(n, "axis", 0); })),
             StatusCode::kInvalidArgument);
   auto r = RunOp("Concat", 13, {Str({1}, {"x"}), Str({2}, {"y", "z"})}, 1,
@@ -197,21 +196,21 @@ TEST(RefShape, SliceNegativeStepsAndExtremes) {
   const int64_t kMax = std::numeric_limits<int64_t>::max();
   const int64_t kMin = std::numeric_limits<int64_t>::min();
   Tensor x = F32({5}, {0, 1, 2, 3, 4});
-  auto r = RunOp("Slice", 13, {x, I64({1}, {kMax}), I64({1}, {kMin}), I64({1}, {0}),
-                               I64({1}, {-2})}, 1);
+  auto r =
+      RunOp("Slice", 13, {x, I64({1}, {kMax}), I64({1}, {kMin}), I64({1}, {0}), I64({1}, {-2})}, 1);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(Vals<float>((*r)[0]), (std::vector<float>{4, 2, 0}));
-  auto big = RunOp("Slice", 13, {x, I64({1}, {0}), I64({1}, {kMax}), Tensor(), I64({1}, {kMax})},
-                   1);
+  auto big =
+      RunOp("Slice", 13, {x, I64({1}, {0}), I64({1}, {kMax}), Tensor(), I64({1}, {kMax})}, 1);
   ASSERT_TRUE(big.ok()) << big.status().ToString();
   EXPECT_EQ(Vals<float>((*big)[0]), (std::vector<float>{0}));
-  auto neg = RunOp("Slice", 13, {x, I64({1}, {-1}), I64({1}, {kMin}), Tensor(), I64({1}, {kMin})},
-                   1);
+  auto neg =
+      RunOp("Slice", 13, {x, I64({1}, {-1}), I64({1}, {kMin}), Tensor(), I64({1}, {kMin})}, 1);
   ASSERT_TRUE(neg.ok()) << neg.status().ToString();
   EXPECT_EQ(Vals<float>((*neg)[0]), (std::vector<float>{4}));
-  EXPECT_EQ(CodeOf(RunOp("Slice", 13, {x, I64({1}, {0}), I64({1}, {3}), Tensor(), I64({1}, {0})},
-                         1)),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      CodeOf(RunOp("Slice", 13, {x, I64({1}, {0}), I64({1}, {3}), Tensor(), I64({1}, {0})}, 1)),
+      StatusCode::kInvalidArgument);
   EXPECT_EQ(CodeOf(RunOp("Slice", 13, {x, I64({1}, {0}), I64({1}, {3}), I64({1}, {1})}, 1)),
             StatusCode::kOutOfRange);
 }
@@ -230,8 +229,8 @@ TEST(RefShape, GatherFamilyOutOfRange) {
 
 TEST(RefShape, GatherNDBatchDims) {
   // data [2,2,2], indices [2,1] with batch_dims=1: picks row idx of each batch.
-  auto r = RunOp("GatherND", 13, {F32({2, 2, 2}, {0, 1, 2, 3, 4, 5, 6, 7}), I64({2, 1}, {1, 0})},
-                 1, [](auto& n) { AttrInt(n, "batch_dims", 1); });
+  auto r = RunOp("GatherND", 13, {F32({2, 2, 2}, {0, 1, 2, 3, 4, 5, 6, 7}), I64({2, 1}, {1, 0})}, 1,
+                 [](auto& n) { AttrInt(n, "batch_dims", 1); });
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ((*r)[0].tensor.shape(), (Shape{2, 2}));
   EXPECT_EQ(Vals<float>((*r)[0]), (std::vector<float>{2, 3, 4, 5}));
@@ -272,21 +271,21 @@ TEST(RefShape, ExpandTileErrors) {
 
 TEST(RefShape, PadModes) {
   Tensor x = F32({3}, {1, 2, 3});
-  auto refl = RunOp("Pad", 13, {x, I64({2}, {2, 2})}, 1,
-                    [](auto& n) { AttrString(n, "mode", "reflect"); });
+  auto refl =
+      RunOp("Pad", 13, {x, I64({2}, {2, 2})}, 1, [](auto& n) { AttrString(n, "mode", "reflect"); });
   ASSERT_TRUE(refl.ok()) << refl.status().ToString();
   EXPECT_EQ(Vals<float>((*refl)[0]), (std::vector<float>{3, 2, 1, 2, 3, 2, 1}));
-  auto edge = RunOp("Pad", 13, {x, I64({2}, {1, -1})}, 1,
-                    [](auto& n) { AttrString(n, "mode", "edge"); });
+  auto edge =
+      RunOp("Pad", 13, {x, I64({2}, {1, -1})}, 1, [](auto& n) { AttrString(n, "mode", "edge"); });
   ASSERT_TRUE(edge.ok()) << edge.status().ToString();
   EXPECT_EQ(Vals<float>((*edge)[0]), (std::vector<float>{1, 1, 2}));
-  auto wrap = RunOp("Pad", 19, {x, I64({2}, {1, 2})}, 1,
-                    [](auto& n) { AttrString(n, "mode", "wrap"); });
+  auto wrap =
+      RunOp("Pad", 19, {x, I64({2}, {1, 2})}, 1, [](auto& n) { AttrString(n, "mode", "wrap"); });
   ASSERT_TRUE(wrap.ok()) << wrap.status().ToString();
   EXPECT_EQ(Vals<float>((*wrap)[0]), (std::vector<float>{3, 1, 2, 3, 1, 2}));
   // opset 18 axes input: pad only the last axis of a [1,2] tensor with 9.
-  auto axes = RunOp("Pad", 18, {F32({1, 2}, {1, 2}), I64({2}, {1, 0}), F32({}, {9}),
-                                I64({1}, {-1})}, 1);
+  auto axes =
+      RunOp("Pad", 18, {F32({1, 2}, {1, 2}), I64({2}, {1, 0}), F32({}, {9}), I64({1}, {-1})}, 1);
   ASSERT_TRUE(axes.ok()) << axes.status().ToString();
   EXPECT_EQ(Vals<float>((*axes)[0]), (std::vector<float>{9, 1, 2}));
   EXPECT_EQ(CodeOf(RunOp("Pad", 13, {x, I64({2}, {-2, -2})}, 1)), StatusCode::kInvalidArgument);
@@ -355,9 +354,9 @@ TEST(RefShape, WhereStringsBroadcast) {
   auto r = RunOp("Where", 16, {Bool({2}, {1, 0}), Str({1}, {"x"}), Str({2}, {"a", "b"})}, 1);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(Vals<std::string>((*r)[0]), (std::vector<std::string>{"x", "b"}));
-  EXPECT_EQ(CodeOf(RunOp("Where", 16, {Bool({2}, {1, 0}), F32({3}, {1, 2, 3}),
-                                       F32({2}, {1, 2})}, 1)),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      CodeOf(RunOp("Where", 16, {Bool({2}, {1, 0}), F32({3}, {1, 2, 3}), F32({2}, {1, 2})}, 1)),
+      StatusCode::kInvalidArgument);
 }
 
 TEST(RefShape, CompressTooLongCondition) {
@@ -405,8 +404,7 @@ TEST(RefShape, CumSumReverseExclusive2D) {
 }
 
 TEST(RefShape, ReverseSequenceBadLength) {
-  EXPECT_EQ(CodeOf(RunOp("ReverseSequence", 10, {F32({2, 2}, {1, 2, 3, 4}), I64({2}, {1, 3})},
-                         1)),
+  EXPECT_EQ(CodeOf(RunOp("ReverseSequence", 10, {F32({2, 2}, {1, 2, 3, 4}), I64({2}, {1, 3})}, 1)),
             StatusCode::kOutOfRange);
 }
 

@@ -27,8 +27,8 @@ Status RequireInput(const KernelContext& ctx, size_t i, const char* what) {
 
 Status CheckIndexType(const KernelContext& ctx, const Tensor& t, const char* what) {
   if (t.dtype() != DataType::kInt64 && t.dtype() != DataType::kInt32)
-    return ctx.Error(StatusCode::kInvalidArgument, std::string(what) + " must be int32 or int64, got " +
-                                                       DataTypeName(t.dtype()));
+    return ctx.Error(StatusCode::kInvalidArgument,
+                     std::string(what) + " must be int32 or int64, got " + DataTypeName(t.dtype()));
   return Status::Ok();
 }
 
@@ -47,9 +47,9 @@ Result<int64_t> ReadIntScalar(const KernelContext& ctx, size_t i, const char* wh
   TERN_RETURN_IF_ERROR(RequireInput(ctx, i, what));
   const Tensor& t = ctx.input(i);
   if (t.numel() != 1)
-    return ctx.Error(StatusCode::kInvalidArgument,
-                     std::string(what) + " must have one element, got shape " +
-                         t.shape().ToString());
+    return ctx.Error(
+        StatusCode::kInvalidArgument,
+        std::string(what) + " must have one element, got shape " + t.shape().ToString());
   TERN_RETURN_IF_ERROR(CheckIndexType(ctx, t, what));
   return IndexAt(t, 0);
 }
@@ -63,8 +63,8 @@ Result<std::vector<int64_t>> NormalizeAxes(const std::vector<int64_t>& axes, int
       return OutOfRange(std::string(what) + ": axis " + std::to_string(a) +
                         " is out of range for rank " + std::to_string(rank));
     int64_t n = a < 0 ? a + rank : a;
-    if (seen[n]) return InvalidArgument(std::string(what) + ": axis " + std::to_string(a) +
-                                        " is repeated");
+    if (seen[n])
+      return InvalidArgument(std::string(what) + ": axis " + std::to_string(a) + " is repeated");
     seen[n] = true;
     out.push_back(n);
   }

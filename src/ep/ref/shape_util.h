@@ -25,8 +25,8 @@ class ElemCopier {
       std::string* d = static_cast<std::string*>(dst) + di;
       for (int64_t k = 0; k < n; ++k) d[k] = s[k];
     } else {
-      std::memcpy(static_cast<uint8_t*>(dst) + di * size_, static_cast<const uint8_t*>(src) +
-                  si * size_, static_cast<size_t>(n) * size_);
+      std::memcpy(static_cast<uint8_t*>(dst) + di * size_,
+                  static_cast<const uint8_t*>(src) + si * size_, static_cast<size_t>(n) * size_);
     }
   }
   size_t elem_size() const { return size_; }
@@ -73,6 +73,29 @@ bool TotalLess(const T& a, const T& b) {
     return x < y;
   } else {
     return a < b;
+  }
+}
+
+/// a + b and a * b in the element type: integers wrap (no signed-overflow UB), bool is or/and,
+/// 16-bit floats compute in float and round once.
+template <typename T>
+T WrapAdd(const T& a, const T& b) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return a || b;
+  } else if constexpr (std::is_integral_v<T>) {
+    return static_cast<T>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+  } else {
+    return static_cast<T>(static_cast<AccT<T>>(a) + static_cast<AccT<T>>(b));
+  }
+}
+template <typename T>
+T WrapMul(const T& a, const T& b) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return a && b;
+  } else if constexpr (std::is_integral_v<T>) {
+    return static_cast<T>(static_cast<uint64_t>(a) * static_cast<uint64_t>(b));
+  } else {
+    return static_cast<T>(static_cast<AccT<T>>(a) * static_cast<AccT<T>>(b));
   }
 }
 

@@ -73,10 +73,10 @@ class SplitKernel : public OpKernel {
     num_outputs_ = info.GetInt("num_outputs", 0);
     if (info.has_attr("num_outputs") &&
         (num_outputs_ < 1 || num_outputs_ != static_cast<int64_t>(info.num_outputs())))
-      return info.Error(StatusCode::kInvalidModel,
-                        "num_outputs " + std::to_string(num_outputs_) +
-                            " does not match the node's " + std::to_string(info.num_outputs()) +
-                            " outputs");
+      return info.Error(StatusCode::kInvalidModel, "num_outputs " + std::to_string(num_outputs_) +
+                                                       " does not match the node's " +
+                                                       std::to_string(info.num_outputs()) +
+                                                       " outputs");
     if (info.num_outputs() == 0)
       return info.Error(StatusCode::kInvalidModel, "Split needs outputs");
     return Status::Ok();
@@ -103,9 +103,9 @@ class SplitKernel : public OpKernel {
     }
     if (given) {
       if (static_cast<int64_t>(split.size()) != n)
-        return ctx.Error(StatusCode::kInvalidArgument,
-                         "split has " + std::to_string(split.size()) + " entries for " +
-                             std::to_string(n) + " outputs");
+        return ctx.Error(StatusCode::kInvalidArgument, "split has " + std::to_string(split.size()) +
+                                                           " entries for " + std::to_string(n) +
+                                                           " outputs");
       int64_t sum = 0;
       for (int64_t s : split) {
         if (s < 0 || s > dim)
@@ -113,9 +113,9 @@ class SplitKernel : public OpKernel {
         sum += s;
       }
       if (sum != dim)
-        return ctx.Error(StatusCode::kInvalidArgument,
-                         "split sizes sum to " + std::to_string(sum) + ", not the axis size " +
-                             std::to_string(dim));
+        return ctx.Error(StatusCode::kInvalidArgument, "split sizes sum to " + std::to_string(sum) +
+                                                           ", not the axis size " +
+                                                           std::to_string(dim));
     } else if (num_outputs_ > 0) {
       const int64_t chunk = (dim + n - 1) / n;
       int64_t left = dim;
@@ -125,9 +125,9 @@ class SplitKernel : public OpKernel {
       }
     } else {
       if (dim % n != 0)
-        return ctx.Error(StatusCode::kInvalidArgument,
-                         "axis size " + std::to_string(dim) + " does not split into " +
-                             std::to_string(n) + " equal parts");
+        return ctx.Error(StatusCode::kInvalidArgument, "axis size " + std::to_string(dim) +
+                                                           " does not split into " +
+                                                           std::to_string(n) + " equal parts");
       split.assign(static_cast<size_t>(n), dim / n);
     }
     const int64_t outer = x.shape().Product(0, axis);

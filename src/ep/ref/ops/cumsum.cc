@@ -38,7 +38,7 @@ class CumSumKernel : public OpKernel {
             const int64_t p = (a * dim + k) * inner + b;
             const T v = in[p];
             if (exclusive_) o[p] = sum;
-            sum = static_cast<T>(static_cast<C>(sum) + static_cast<C>(v));
+            sum = WrapAdd(sum, v);
             if (!exclusive_) o[p] = sum;
           }
         }

@@ -12,8 +12,7 @@ class DepthSpaceKernel : public OpKernel {
       return info.Error(StatusCode::kInvalidModel, "blocksize is required");
     block_ = info.GetInt("blocksize", 0);
     if (block_ < 1 || block_ > (int64_t{1} << 20))
-      return info.Error(StatusCode::kInvalidModel,
-                        "invalid blocksize " + std::to_string(block_));
+      return info.Error(StatusCode::kInvalidModel, "invalid blocksize " + std::to_string(block_));
     const std::string mode = info.GetString("mode", "DCR");
     if (kToSpace && mode != "DCR" && mode != "CRD")
       return info.Error(StatusCode::kInvalidModel, "unknown mode '" + mode + "'");
@@ -59,8 +58,10 @@ class DepthSpaceKernel : public OpKernel {
             const int64_t cd = crd_ ? c * bb + i * b + j : (i * b + j) * Cs + c;
             const int64_t space = ((n * Cs + c) * Hs + h) * Ws + w;
             const int64_t depth = ((n * Cd + cd) * Hd + h / b) * Wd + w / b;
-            if (kToSpace) copy(out->raw(), space, x.raw(), depth);
-            else copy(out->raw(), depth, x.raw(), space);
+            if (kToSpace)
+              copy(out->raw(), space, x.raw(), depth);
+            else
+              copy(out->raw(), depth, x.raw(), space);
           }
     return Status::Ok();
   }

@@ -38,13 +38,12 @@ class TileKernel : public SimpleKernel {
     const Tensor& x = ctx.input(0);
     TERN_ASSIGN_OR_RETURN(std::vector<int64_t> reps, ReadIntInput(ctx, 1, "repeats"));
     if (reps.size() != x.rank())
-      return ctx.Error(StatusCode::kInvalidArgument,
-                       "repeats has " + std::to_string(reps.size()) + " entries for rank " +
-                           std::to_string(x.rank()));
+      return ctx.Error(StatusCode::kInvalidArgument, "repeats has " + std::to_string(reps.size()) +
+                                                         " entries for rank " +
+                                                         std::to_string(x.rank()));
     std::vector<int64_t> dims(x.rank());
     for (size_t d = 0; d < x.rank(); ++d) {
-      if (reps[d] < 0)
-        return ctx.Error(StatusCode::kInvalidArgument, "repeats must be >= 0");
+      if (reps[d] < 0) return ctx.Error(StatusCode::kInvalidArgument, "repeats must be >= 0");
       auto m = CheckedMul(x.dim(d), reps[d], "Tile output");
       if (!m.ok()) return m.status().WithContext(ctx.node().Describe());
       dims[d] = *m;

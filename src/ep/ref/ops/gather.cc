@@ -87,9 +87,9 @@ class GatherElementsKernel : public OpKernel {
     const int64_t axis = *axis_r;
     for (int64_t d = 0; d < rank; ++d)
       if (d != axis && ind.dim(d) > x.dim(d))
-        return ctx.Error(StatusCode::kOutOfRange,
-                         "indices shape " + ind.shape().ToString() + " exceeds data shape " +
-                             x.shape().ToString());
+        return ctx.Error(StatusCode::kOutOfRange, "indices shape " + ind.shape().ToString() +
+                                                      " exceeds data shape " +
+                                                      x.shape().ToString());
     TERN_ASSIGN_OR_RETURN(Tensor * out, ctx.Output(0, x.dtype(), ind.shape()));
     const std::vector<int64_t> strides = Strides(x.shape());
     const int64_t dim = x.dim(axis);
@@ -117,8 +117,7 @@ class GatherNDKernel : public OpKernel {
  public:
   Status Init(const KernelInfo& info) {
     batch_dims_ = info.GetInt("batch_dims", 0);
-    if (batch_dims_ < 0)
-      return info.Error(StatusCode::kInvalidModel, "batch_dims must be >= 0");
+    if (batch_dims_ < 0) return info.Error(StatusCode::kInvalidModel, "batch_dims must be >= 0");
     return Status::Ok();
   }
   Status Compute(KernelContext& ctx) const override {
@@ -136,14 +135,14 @@ class GatherNDKernel : public OpKernel {
                        "batch_dims must be less than the ranks of data and indices");
     for (int64_t d = 0; d < b; ++d)
       if (x.dim(d) != ind.dim(d))
-        return ctx.Error(StatusCode::kInvalidArgument,
-                         "batch dimensions of data " + x.shape().ToString() + " and indices " +
-                             ind.shape().ToString() + " differ");
+        return ctx.Error(StatusCode::kInvalidArgument, "batch dimensions of data " +
+                                                           x.shape().ToString() + " and indices " +
+                                                           ind.shape().ToString() + " differ");
     const int64_t m = ind.dim(q - 1);
     if (m < 1 || m > r - b)
-      return ctx.Error(StatusCode::kInvalidArgument,
-                       "last indices dimension " + std::to_string(m) + " must be in [1, " +
-                           std::to_string(r - b) + "]");
+      return ctx.Error(StatusCode::kInvalidArgument, "last indices dimension " + std::to_string(m) +
+                                                         " must be in [1, " +
+                                                         std::to_string(r - b) + "]");
     Shape out_shape;
     for (int64_t d = 0; d < q - 1; ++d) out_shape.push_back(ind.dim(d));
     for (int64_t d = b + m; d < r; ++d) out_shape.push_back(x.dim(d));

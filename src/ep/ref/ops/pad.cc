@@ -12,17 +12,22 @@ class PadKernel : public OpKernel {
  public:
   Status Init(const KernelInfo& info) {
     const std::string mode = info.GetString("mode", "constant");
-    if (mode == "constant") mode_ = PadMode::kConstant;
-    else if (mode == "reflect") mode_ = PadMode::kReflect;
-    else if (mode == "edge") mode_ = PadMode::kEdge;
-    else if (mode == "wrap" && info.opset() >= 19) mode_ = PadMode::kWrap;
-    else return info.Error(StatusCode::kInvalidModel, "unknown pad mode '" + mode + "'");
+    if (mode == "constant")
+      mode_ = PadMode::kConstant;
+    else if (mode == "reflect")
+      mode_ = PadMode::kReflect;
+    else if (mode == "edge")
+      mode_ = PadMode::kEdge;
+    else if (mode == "wrap" && info.opset() >= 19)
+      mode_ = PadMode::kWrap;
+    else
+      return info.Error(StatusCode::kInvalidModel, "unknown pad mode '" + mode + "'");
     from_attrs_ = info.opset() < 11;
     if (from_attrs_) {
       const char* name = info.opset() < 2 ? "paddings" : "pads";
       if (!info.has_attr(name))
-        return info.Error(StatusCode::kInvalidModel, std::string("Pad needs the ") + name +
-                                                         " attribute");
+        return info.Error(StatusCode::kInvalidModel,
+                          std::string("Pad needs the ") + name + " attribute");
       attr_pads_ = info.GetInts(name);
       value_ = info.GetFloat("value", 0.f);
     }
@@ -49,9 +54,9 @@ class PadKernel : public OpKernel {
     }
     const size_t na = axes.size();
     if (pads.size() != 2 * na)
-      return ctx.Error(StatusCode::kInvalidArgument,
-                       "pads has " + std::to_string(pads.size()) + " entries, expected " +
-                           std::to_string(2 * na));
+      return ctx.Error(StatusCode::kInvalidArgument, "pads has " + std::to_string(pads.size()) +
+                                                         " entries, expected " +
+                                                         std::to_string(2 * na));
     std::vector<int64_t> begin(rank, 0);
     std::vector<int64_t> out_dims = x.shape().ToVector();
     for (size_t i = 0; i < na; ++i) {

@@ -92,9 +92,9 @@ class FlattenKernel : public OpKernel {
     const Shape& in = ctx.input(0).shape();
     const int64_t rank = static_cast<int64_t>(in.rank());
     if (axis_ < -rank || axis_ > rank)
-      return ctx.Error(StatusCode::kOutOfRange, "axis " + std::to_string(axis_) +
-                                                    " is out of range for rank " +
-                                                    std::to_string(rank));
+      return ctx.Error(
+          StatusCode::kOutOfRange,
+          "axis " + std::to_string(axis_) + " is out of range for rank " + std::to_string(rank));
     size_t axis = static_cast<size_t>(axis_ < 0 ? axis_ + rank : axis_);
     return ctx.AliasInput(0, 0, Shape{in.Product(0, axis), in.Product(axis, in.rank())});
   }

@@ -18,8 +18,7 @@ class ReverseSequenceKernel : public OpKernel {
   Status Compute(KernelContext& ctx) const override {
     TERN_RETURN_IF_ERROR(RequireInput(ctx, 0, "input"));
     const Tensor& x = ctx.input(0);
-    if (x.rank() < 2)
-      return ctx.Error(StatusCode::kInvalidArgument, "input must have rank >= 2");
+    if (x.rank() < 2) return ctx.Error(StatusCode::kInvalidArgument, "input must have rank >= 2");
     TERN_RETURN_IF_ERROR(RequireInput(ctx, 1, "sequence_lens"));
     TERN_RETURN_IF_ERROR(CheckIndexType(ctx, ctx.input(1), "sequence_lens"));
     TERN_ASSIGN_OR_RETURN(std::vector<int64_t> lens, ReadIntInput(ctx, 1, "sequence_lens"));
@@ -31,8 +30,7 @@ class ReverseSequenceKernel : public OpKernel {
     for (int64_t l : lens)
       if (l < 0 || l > T)
         return ctx.Error(StatusCode::kOutOfRange, "sequence length " + std::to_string(l) +
-                                                      " is outside [0, " + std::to_string(T) +
-                                                      "]");
+                                                      " is outside [0, " + std::to_string(T) + "]");
     TERN_ASSIGN_OR_RETURN(Tensor * out, ctx.Output(0, x.dtype(), x.shape()));
     const int64_t inner = x.shape().Product(2, x.rank());
     const int64_t t_stride = (time_axis_ == 0 ? B : 1) * inner;

@@ -21,18 +21,33 @@ Result<Reduction> ParseReduction(const KernelInfo& info) {
 }
 
 template <typename T>
+bool IsNaN(const T& v) {
+  if constexpr (kIsFloat<T>) return std::isnan(static_cast<AccT<T>>(v));
+  return false;
+}
+
+template <typename T>
 void Combine(T& dst, const T& src, Reduction red) {
   if constexpr (std::is_same_v<T, std::string>) {
     dst = src;  // strings only allow "none" (checked before)
   } else {
-    using C = AccT<T>;
-    const C a = static_cast<C>(dst), b = static_cast<C>(src);
     switch (red) {
-      case Reduction::kNone: dst = src; break;
-      case Reduction::kAdd: dst = static_cast<T>(a + b); break;
-      case Reduction::kMul: dst = static_cast<T>(a * b); break;
-      case Reduction::kMax: dst = static_cast<T>(std::max(a, b)); break;
-      case Reduction::kMin: dst = static_cast<T>(std::min(a, b)); break;
+      case Reduction::kNone:
+        dst = src;
+        break;
+      case Reduction::kAdd:
+        dst = WrapAdd(dst, src);
+        break;
+      case Reduction::kMul:
+        dst = WrapMul(dst, src);
+        break;
+      // Like numpy.maximum/minimum: a NaN on either side wins.
+      case Reduction::kMax:
+        if (!IsNaN(dst) && (IsNaN(src) || dst < src)) dst = src;
+        break;
+      case Reduction::kMin:
+        if (!IsNaN(dst) && (IsNaN(src) || src < dst)) dst = src;
+        break;
     }
   }
 }
@@ -71,8 +86,9 @@ class ScatterElementsKernel : public OpKernel {
     if (rank == 0 || ind.rank() != x.rank() || upd.shape() != ind.shape())
       return ctx.Error(StatusCode::kInvalidArgument,
                        "data, indices and updates must have the same rank >= 1 and indices and "
-                       "updates the same shape, got " + x.shape().ToString() + ", " +
-                           ind.shape().ToString() + ", " + upd.shape().ToString());
+                       "updates the same shape, got " +
+                           x.shape().ToString() + ", " + ind.shape().ToString() + ", " +
+                           upd.shape().ToString());
     auto axis_r = NormalizeAxis(axis_, rank);
     if (!axis_r.ok()) return axis_r.status().WithContext(ctx.node().Describe());
     const int64_t axis = *axis_r;
@@ -132,15 +148,15 @@ class ScatterNDKernel : public OpKernel {
       return ctx.Error(StatusCode::kInvalidArgument, "data and indices must have rank >= 1");
     const int64_t k = ind.dim(q - 1);
     if (k < 1 || k > r)
-      return ctx.Error(StatusCode::kInvalidArgument,
-                       "last indices dimension " + std::to_string(k) + " must be in [1, " +
-                           std::to_string(r) + "]");
+      return ctx.Error(StatusCode::kInvalidArgument, "last indices dimension " + std::to_string(k) +
+                                                         " must be in [1, " + std::to_string(r) +
+                                                         "]");
     Shape want;
     for (int64_t d = 0; d < q - 1; ++d) want.push_back(ind.dim(d));
     for (int64_t d = k; d < r; ++d) want.push_back(x.dim(d));
     if (upd.shape() != want)
-      return ctx.Error(StatusCode::kInvalidArgument, "updates shape " + upd.shape().ToString() +
-                                                         " should be " + want.ToString());
+      return ctx.Error(StatusCode::kInvalidArgument,
+                       "updates shape " + upd.shape().ToString() + " should be " + want.ToString());
     const int64_t tuples = ind.shape().Product(0, q - 1);
     const int64_t slice = x.shape().Product(k, r);
     const std::vector<int64_t> strides = Strides(x.shape());

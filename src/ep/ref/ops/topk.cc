@@ -37,9 +37,8 @@ class TopKKernel : public OpKernel {
     const size_t axis = static_cast<size_t>(*axis_r);
     const int64_t dim = x.dim(axis);
     if (k < 0 || k > dim)
-      return ctx.Error(StatusCode::kOutOfRange, "k " + std::to_string(k) +
-                                                    " is outside [0, " + std::to_string(dim) +
-                                                    "]");
+      return ctx.Error(StatusCode::kOutOfRange,
+                       "k " + std::to_string(k) + " is outside [0, " + std::to_string(dim) + "]");
     const int64_t outer = x.shape().Product(0, axis);
     const int64_t inner = x.shape().Product(axis + 1, x.rank());
     Shape out_shape = x.shape();

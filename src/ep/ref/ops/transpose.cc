@@ -22,9 +22,9 @@ class TransposeKernel : public OpKernel {
       for (size_t i = 0; i < rank; ++i) perm[i] = static_cast<int64_t>(rank - 1 - i);
     }
     if (perm.size() != rank)
-      return ctx.Error(StatusCode::kInvalidArgument,
-                       "perm has " + std::to_string(perm.size()) + " entries for rank " +
-                           std::to_string(rank));
+      return ctx.Error(
+          StatusCode::kInvalidArgument,
+          "perm has " + std::to_string(perm.size()) + " entries for rank " + std::to_string(rank));
     std::vector<bool> seen(rank, false);
     for (int64_t& p : perm) {
       if (p < 0) p += static_cast<int64_t>(rank);  // tolerated by most runtimes

@@ -17,9 +17,9 @@ class WhereKernel : public SimpleKernel {
     if (c.dtype() != DataType::kBool)
       return ctx.Error(StatusCode::kInvalidArgument, "condition must be bool");
     if (x.dtype() != y.dtype())
-      return ctx.Error(StatusCode::kInvalidArgument,
-                       std::string("X and Y types differ: ") + DataTypeName(x.dtype()) + " and " +
-                           DataTypeName(y.dtype()));
+      return ctx.Error(StatusCode::kInvalidArgument, std::string("X and Y types differ: ") +
+                                                         DataTypeName(x.dtype()) + " and " +
+                                                         DataTypeName(y.dtype()));
     auto bs = BroadcastShapes({&c.shape(), &x.shape(), &y.shape()});
     if (!bs.ok()) return bs.status().WithContext(ctx.node().Describe());
     const Shape shape = *bs;
@@ -28,8 +28,10 @@ class WhereKernel : public SimpleKernel {
     const bool* pc = c.data<bool>();
     BroadcastIterator it(shape, {&c.shape(), &x.shape(), &y.shape()});
     it.ForEach([&](int64_t i, const int64_t* off) {
-      if (pc[off[0]]) copy(out->raw(), i, x.raw(), off[1]);
-      else copy(out->raw(), i, y.raw(), off[2]);
+      if (pc[off[0]])
+        copy(out->raw(), i, x.raw(), off[1]);
+      else
+        copy(out->raw(), i, y.raw(), off[2]);
     });
     return Status::Ok();
   }
