@@ -109,7 +109,8 @@ TEST(RefShape, ReshapeInfersAndCopiesZeroDims) {
 }
 
 TEST(RefShape, ReshapeAllowZeroKeepsZero) {
-  auto r = RunOp("Reshape", 14, {F32({0, 3}, {}), I64({2}, {3, 0})}, 1,
+  auto r = RunOp("Reshape", 14,
+                 {Tensor::Allocate(DataType::kFloat32, Shape{0, 3}).value(), I64({2}, {3, 0})}, 1,
                  [](auto& n) { AttrInt(n, "allowzero", 1); });
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ((*r)[0].tensor.shape(), (Shape{3, 0}));
