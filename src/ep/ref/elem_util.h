@@ -3,6 +3,7 @@
 // broadcast loops. Everything is plain C++; the loops are written for clarity, not speed.
 #pragma once
 
+#include <limits>
 #include <string>
 
 #include "ep/ref/ref_common.h"
@@ -50,6 +51,21 @@ constexpr bool TypeInSet(unsigned set, DataType type) {
 template <typename T>
 inline AccT<T> ToAcc(T v) {
   return static_cast<AccT<T>>(v);
+}
+
+/// A float converted to an integer type without undefined behaviour: truncated toward zero,
+/// saturated at the type's limits, NaN mapped to 0 (ONNX leaves these cases undefined).
+template <typename I, typename F>
+I SaturateToInt(F v) {
+  if constexpr (std::is_same_v<I, bool>) {
+    return v != F(0);
+  } else {
+    if (v != v) return I{0};
+    if (v <= static_cast<F>(std::numeric_limits<I>::lowest()))
+      return std::numeric_limits<I>::lowest();
+    if (v >= static_cast<F>(std::numeric_limits<I>::max())) return std::numeric_limits<I>::max();
+    return static_cast<I>(v);
+  }
 }
 
 /// out[i] = fn(x[i]) for every element; `out` has the shape of `x`.
