@@ -1,5 +1,6 @@
 // Elementwise activations: Relu, Sigmoid, Tanh, LeakyRelu, Elu, Selu, Celu, HardSigmoid,
-// HardSwish, Softplus, Softsign, ThresholdedRelu, Shrink, and PRelu (slope broadcast to X).
+// HardSwish, Softplus, Softsign, ThresholdedRelu, Shrink, and PRelu (slope broadcast to X;
+// per channel before opset 7).
 // Attributes are read once at creation; arithmetic is done in float for float16/bfloat16.
 #include "ep/ref/elem_util.h"
 
@@ -167,8 +168,15 @@ class PReluKernel : public SimpleKernel {
   Status Compute(KernelContext& ctx) const override {
     TERN_RETURN_IF_ERROR(CheckTensorInputs(ctx, 2));
     const Tensor& x = ctx.input(0);
-    const Tensor& slope = ctx.input(1);
+    Tensor slope = ctx.input(1);
     TERN_RETURN_IF_ERROR(CheckSameType(ctx, x, slope));
+    // Before opset 7 (no numpy broadcasting) a 1-D slope of size C applies per channel (axis 1).
+    if (ctx.opset() < 7 && slope.rank() == 1 && x.rank() >= 2 && slope.dim(0) == x.dim(1)) {
+      Shape channel;
+      channel.resize(x.rank() - 1, 1);
+      channel[0] = slope.dim(0);
+      slope = slope.Reshaped(channel);
+    }
     if (!TypeInSet(kNumeric, x.dtype())) return UnsupportedType(ctx, x.dtype());
     auto shape = BroadcastShapes({&x.shape(), &slope.shape()});
     if (!shape.ok() || *shape != x.shape())
