@@ -14,9 +14,9 @@ class ArithKernel : public SimpleKernel {
     const Tensor& a = ctx.input(0);
     const Tensor& b = ctx.input(1);
     if (a.dtype() != b.dtype())
-      return ctx.Error(StatusCode::kInvalidArgument,
-                       std::string("input types differ: ") + DataTypeName(a.dtype()) + " and " +
-                           DataTypeName(b.dtype()));
+      return ctx.Error(StatusCode::kInvalidArgument, std::string("input types differ: ") +
+                                                         DataTypeName(a.dtype()) + " and " +
+                                                         DataTypeName(b.dtype()));
     TERN_ASSIGN_OR_RETURN(Shape shape, BroadcastShapes({&a.shape(), &b.shape()}));
     TERN_ASSIGN_OR_RETURN(Tensor * out, ctx.Output(0, a.dtype(), shape));
     return Visit<kNumeric>(a.dtype(), [&](auto tag) -> Status {

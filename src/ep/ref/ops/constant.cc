@@ -21,13 +21,13 @@ class ConstantKernel : public OpKernel {
     } else if (a.name == "value_int") {
       value_ = Tensor::FromVector(DataType::kInt64, Shape{}, std::vector<int64_t>{a.i});
     } else if (a.name == "value_ints") {
-      value_ = Tensor::FromVector(DataType::kInt64, Shape{static_cast<int64_t>(a.ints.size())},
-                                  a.ints);
+      value_ =
+          Tensor::FromVector(DataType::kInt64, Shape{static_cast<int64_t>(a.ints.size())}, a.ints);
     } else if (a.name == "value_string") {
       value_ = Tensor::FromVector(DataType::kString, Shape{}, std::vector<std::string>{a.s});
     } else if (a.name == "value_strings") {
-      value_ = Tensor::FromVector(DataType::kString,
-                                  Shape{static_cast<int64_t>(a.strings.size())}, a.strings);
+      value_ = Tensor::FromVector(DataType::kString, Shape{static_cast<int64_t>(a.strings.size())},
+                                  a.strings);
     } else {
       return info.Error(StatusCode::kNotImplemented,
                         "unsupported Constant attribute '" + a.name + "'");
