@@ -1,41 +1,11 @@
-// Where (select with three-way broadcasting, every type) and Clip (bounds from attributes before
-// opset 11, from optional scalar inputs from opset 11 on). Clip computes min(max(x, lo), hi), so
-// lo > hi gives hi everywhere, and NaN inputs stay NaN.
+// Clip: bounds from attributes (opsets 1, 6) or optional scalar inputs (11+).
+// Computes min(max(x, lo), hi), so lo > hi gives hi everywhere, and NaN inputs stay NaN.
 #include <limits>
 
 #include "ep/ref/elem_util.h"
 
 namespace tern::ref {
 namespace {
-
-class WhereKernel : public SimpleKernel {
- public:
-  Status Compute(KernelContext& ctx) const override {
-    TERN_RETURN_IF_ERROR(CheckTensorInputs(ctx, 3));
-    const Tensor& c = ctx.input(0);
-    const Tensor& x = ctx.input(1);
-    const Tensor& y = ctx.input(2);
-    if (c.dtype() != DataType::kBool)
-      return ctx.Error(StatusCode::kInvalidArgument,
-                       std::string("condition must be bool, got ") + DataTypeName(c.dtype()));
-    TERN_RETURN_IF_ERROR(CheckSameType(ctx, x, y));
-    if (!TypeInSet(kAllTypes, x.dtype())) return UnsupportedType(ctx, x.dtype());
-    auto shape = BroadcastShapes({&c.shape(), &x.shape(), &y.shape()});
-    if (!shape.ok()) return ctx.Error(StatusCode::kInvalidArgument, shape.status().message());
-    TERN_ASSIGN_OR_RETURN(Tensor * out, ctx.Output(0, x.dtype(), *shape));
-    return Visit<kAllTypes>(x.dtype(), [&](auto tag) -> Status {
-      using T = decltype(tag);
-      const bool* pc = c.data<bool>();
-      const T* px = x.data<T>();
-      const T* py = y.data<T>();
-      T* po = out->data<T>();
-      BroadcastIterator it(*shape, {&c.shape(), &x.shape(), &y.shape()});
-      it.ForEach(
-          [&](int64_t i, const int64_t* off) { po[i] = pc[off[0]] ? px[off[1]] : py[off[2]]; });
-      return Status::Ok();
-    });
-  }
-};
 
 /// Clip-1 and Clip-6: float bounds in the `min` and `max` attributes.
 class ClipAttrKernel : public OpKernel {
@@ -116,8 +86,7 @@ class ClipKernel : public SimpleKernel {
 
 }  // namespace
 
-void Register_where_clip(KernelRegistry& r) {
-  r.Add("", "Where", Create<WhereKernel>);
+void Register_clip(KernelRegistry& r) {
   r.Add("", "Clip", Create<ClipAttrKernel>, 1);
   r.Add("", "Clip", Create<ClipKernel>, 11);
 }
