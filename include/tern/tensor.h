@@ -83,9 +83,19 @@ class Shape {
   uint32_t capacity_ = kInline;
 };
 
-/// Checks every dim >= 0 and that the element count and byte size fit in the limit.
+/// Default per-tensor size limit: 8 GiB.
+inline constexpr uint64_t kDefaultMaxTensorBytes = uint64_t{8} << 30;
+/// The process-wide limit on the size of one tensor (Tensor::Allocate, CheckShape's default),
+/// so that a hostile or absurd shape fails with ResourceExhausted instead of exhausting memory.
+uint64_t MaxTensorBytes();
+/// Sets the process-wide per-tensor limit in bytes (0 restores the default); returns the old one.
+uint64_t SetMaxTensorBytes(uint64_t bytes);
+
+/// Checks every dim >= 0, that the product of the non-zero dims fits in int64 and the limit (so
+/// partial products such as strides never overflow, even for empty tensors), and that the byte
+/// size fits in the limit.
 Status CheckShape(const Shape& shape, DataType type, const char* what,
-                  uint64_t max_bytes = (uint64_t{1} << 40));
+                  uint64_t max_bytes = MaxTensorBytes());
 
 /// A typed n-dimensional array. Strings are stored as std::string elements.
 class Tensor {
