@@ -342,7 +342,7 @@ Result<ir::Model> ImportModel(const void* data, size_t size, const ImportOptions
     return NotImplemented("IR version " + std::to_string(model.ir_version) +
                           " is not supported (3 to " + std::to_string(kMaxIrVersion) + ")");
   for (const auto& os : proto->opset_import()) {
-    if (os.version() < 1)
+    if (os.version() < 1 || os.version() > INT32_MAX)
       return InvalidModel("opset version " + std::to_string(os.version()) + " for domain '" +
                           os.domain() + "'");
     model.opsets[NormDomain(os.domain())] = os.version();
