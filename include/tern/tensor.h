@@ -108,7 +108,8 @@ class Tensor {
   /// As Wrap, keeping `holder` alive with the tensor.
   static Tensor WrapShared(DataType type, const Shape& shape, void* data,
                            std::shared_ptr<void> holder);
-  /// A scalar or 1-D tensor from values (convenience for tests and tools).
+  /// A scalar or 1-D tensor from values (convenience for tests and tools); an undefined tensor
+  /// when the shape is invalid or over the size limit.
   template <typename T>
   static Tensor FromVector(DataType type, const Shape& shape, const std::vector<T>& values);
 
@@ -142,11 +143,13 @@ class Tensor {
 
 template <typename T>
 Tensor Tensor::FromVector(DataType type, const Shape& shape, const std::vector<T>& values) {
-  Tensor t = Allocate(type, shape).value();
+  auto r = Allocate(type, shape);
+  if (!r.ok()) return Tensor();  // an undefined tensor: the shape was invalid or too large
+  Tensor t = std::move(r).value();
   if (type == DataType::kString) {
     for (size_t i = 0; i < values.size() && i < static_cast<size_t>(t.numel()); ++i)
       if constexpr (std::is_same_v<T, std::string>) t.data<std::string>()[i] = values[i];
-  } else {
+  } else if (!values.empty()) {
     std::memcpy(t.raw(), values.data(), std::min(values.size() * sizeof(T), t.nbytes()));
   }
   return t;
