@@ -10,7 +10,7 @@ namespace tern::fuzz {
 
 /// The per-tensor byte limit the fuzz bodies run under (keeps a run fast and well under the
 /// fuzzer's -malloc_limit_mb).
-constexpr uint64_t kFuzzMaxTensorBytes = uint64_t{64} << 20;
+constexpr uint64_t kFuzzMaxTensorBytes = uint64_t{16} << 20;
 /// Largest generated input tensor; models that declare bigger inputs are loaded but not run.
 constexpr uint64_t kFuzzMaxInputBytes = uint64_t{1} << 20;
 
