@@ -83,9 +83,19 @@ class Shape {
   uint32_t capacity_ = kInline;
 };
 
-/// Checks every dim >= 0 and that the element count and byte size fit in the limit.
+/// Default per-tensor size limit: 8 GiB.
+inline constexpr uint64_t kDefaultMaxTensorBytes = uint64_t{8} << 30;
+/// The process-wide limit on the size of one tensor (Tensor::Allocate, CheckShape's default),
+/// so that a hostile or absurd shape fails with ResourceExhausted instead of exhausting memory.
+uint64_t MaxTensorBytes();
+/// Sets the process-wide per-tensor limit in bytes (0 restores the default); returns the old one.
+uint64_t SetMaxTensorBytes(uint64_t bytes);
+
+/// Checks every dim >= 0, that the product of the non-zero dims fits in int64 and the limit (so
+/// partial products such as strides never overflow, even for empty tensors), and that the byte
+/// size fits in the limit.
 Status CheckShape(const Shape& shape, DataType type, const char* what,
-                  uint64_t max_bytes = (uint64_t{1} << 40));
+                  uint64_t max_bytes = MaxTensorBytes());
 
 /// A typed n-dimensional array. Strings are stored as std::string elements.
 class Tensor {
@@ -98,7 +108,8 @@ class Tensor {
   /// As Wrap, keeping `holder` alive with the tensor.
   static Tensor WrapShared(DataType type, const Shape& shape, void* data,
                            std::shared_ptr<void> holder);
-  /// A scalar or 1-D tensor from values (convenience for tests and tools).
+  /// A scalar or 1-D tensor from values (convenience for tests and tools); an undefined tensor
+  /// when the shape is invalid or over the size limit.
   template <typename T>
   static Tensor FromVector(DataType type, const Shape& shape, const std::vector<T>& values);
 
@@ -132,7 +143,9 @@ class Tensor {
 
 template <typename T>
 Tensor Tensor::FromVector(DataType type, const Shape& shape, const std::vector<T>& values) {
-  Tensor t = Allocate(type, shape).value();
+  auto r = Allocate(type, shape);
+  if (!r.ok()) return Tensor();  // an undefined tensor: the shape was invalid or too large
+  Tensor t = std::move(r).value();
   if (type == DataType::kString) {
     for (size_t i = 0; i < values.size() && i < static_cast<size_t>(t.numel()); ++i)
       if constexpr (std::is_same_v<T, std::string>) t.data<std::string>()[i] = values[i];

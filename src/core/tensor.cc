@@ -1,6 +1,7 @@
 #include "tern/tensor.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <new>
 
@@ -117,7 +118,20 @@ bool Shape::operator==(const Shape& o) const {
   return rank_ == o.rank_ && std::equal(begin(), end(), o.begin());
 }
 
+namespace {
+std::atomic<uint64_t> g_max_tensor_bytes{kDefaultMaxTensorBytes};
+}  // namespace
+
+uint64_t MaxTensorBytes() { return g_max_tensor_bytes.load(std::memory_order_relaxed); }
+
+uint64_t SetMaxTensorBytes(uint64_t bytes) {
+  return g_max_tensor_bytes.exchange(bytes ? bytes : kDefaultMaxTensorBytes);
+}
+
 Status CheckShape(const Shape& shape, DataType type, const char* what, uint64_t max_bytes) {
+  // Every dim is checked, zeros included: kernels compute partial products (strides) of the
+  // non-zero dims of empty tensors too, and those must not overflow.
+  max_bytes = std::min<uint64_t>(max_bytes, static_cast<uint64_t>(INT64_MAX));
   uint64_t n = 1;
   bool zero = false;
   for (size_t i = 0; i < shape.rank(); ++i) {
@@ -125,18 +139,20 @@ Status CheckShape(const Shape& shape, DataType type, const char* what, uint64_t 
     if (d < 0)
       return InvalidArgument(std::string(what) + ": negative dimension in shape " +
                              shape.ToString());
-    if (d == 0) zero = true;
-    if (!zero && d > 0) {
-      if (n > max_bytes / static_cast<uint64_t>(d))
-        return ResourceExhausted(std::string(what) + ": shape " + shape.ToString() +
-                                 " is too large");
-      n *= static_cast<uint64_t>(d);
+    if (d == 0) {
+      zero = true;
+      continue;
     }
+    if (n > max_bytes / static_cast<uint64_t>(d))
+      return ResourceExhausted(std::string(what) + ": shape " + shape.ToString() +
+                               " is too large (limit " + std::to_string(max_bytes) + " bytes)");
+    n *= static_cast<uint64_t>(d);
   }
   uint64_t elem = std::max<uint64_t>(1, DataTypeSize(type));
   if (!zero && n > max_bytes / elem)
     return ResourceExhausted(std::string(what) + ": shape " + shape.ToString() + " of " +
-                             DataTypeName(type) + " is too large");
+                             DataTypeName(type) + " is too large (" + std::to_string(n) +
+                             " elements, limit " + std::to_string(max_bytes) + " bytes)");
   return Status::Ok();
 }
 

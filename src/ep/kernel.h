@@ -114,8 +114,12 @@ class KernelContext {
   bool has_input(size_t i) const {
     return i < num_inputs_ && inputs_[i] != nullptr && !inputs_[i]->is_none();
   }
-  /// Input i as a tensor; only valid when has_input(i) and it is a tensor.
-  const Tensor& input(size_t i) const { return inputs_[i]->tensor; }
+  /// Input i as a tensor; an undefined tensor (dtype kUndefined) when input i is omitted, out of
+  /// range or not a tensor, so that a malformed node cannot make a kernel read out of bounds.
+  const Tensor& input(size_t i) const {
+    static const Tensor kAbsent;
+    return i < num_inputs_ && inputs_[i] != nullptr ? inputs_[i]->tensor : kAbsent;
+  }
   /// Input i as a value (nullptr when omitted).
   const Value* input_value(size_t i) const { return i < num_inputs_ ? inputs_[i] : nullptr; }
   size_t num_implicit_inputs() const { return num_implicit_; }

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 
 #include "planner/memory_plan.h"
 
@@ -218,8 +219,10 @@ Status Executor::Build() {
         }
         break;
       }
-      if (kernel.status().code() != StatusCode::kNotImplemented)
+      if (kernel.status().code() != StatusCode::kNotImplemented) {
+        if (kernel.status().message().rfind(node.Describe(), 0) == 0) return kernel.status();
         return kernel.status().WithContext(node.Describe());
+      }
       if (!reasons.empty()) reasons += "; ";
       reasons += std::string(provider->name()) + ": " + kernel.status().message();
       if (config_.strict)
@@ -336,6 +339,16 @@ void Executor::MakePlan(const RunState& st) const {
 Status Executor::CheckInput(size_t index, const Value& value) const {
   const ir::Value& decl = graph_.values[graph_.inputs[index]];
   const ir::TypeInfo& t = decl.type;
+  if (value.is_tensor()) {
+    // Whatever the declaration, a tensor must be well formed: a defined type, a valid shape and
+    // memory behind its elements.
+    const Tensor& x = value.tensor;
+    if (!x.defined()) return InvalidArgument("input '" + decl.name + "' is an undefined tensor");
+    TERN_RETURN_IF_ERROR(CheckShape(x.shape(), x.dtype(), ("input '" + decl.name + "'").c_str(),
+                                    std::numeric_limits<uint64_t>::max()));
+    if (x.numel() > 0 && x.raw() == nullptr)
+      return InvalidArgument("input '" + decl.name + "' has no data");
+  }
   if (t.kind == ir::TypeInfo::Kind::kTensor) {
     if (!value.is_tensor())
       return InvalidArgument("input '" + decl.name + "' must be a tensor");

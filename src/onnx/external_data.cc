@@ -54,7 +54,8 @@ Result<Tensor> LoadExternal(const ::onnx::TensorProto& proto, DataType type, con
   std::string file_s(file_real);
   if (file_s.compare(0, dir_s.size() + 1, dir_s + "/") != 0)
     return InvalidModel(what + ": external data file '" + location + "' is outside the model's folder");
-  int fd = open(file_real, O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO planted in the model's folder must not hang the load.
+  int fd = open(file_real, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return IoError(what + ": cannot open '" + location + "'");
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {

@@ -82,6 +82,7 @@ class Importer {
   /// no graph defines it.
   int Resolve(Scope* scope, const std::string& name);
   Result<Tensor> ConstantValue(const ::onnx::AttributeProto& a);
+  Result<Tensor> ConstantListValue(const ::onnx::AttributeProto& a);
   Result<ir::Attribute> ConvertAttribute(const ::onnx::AttributeProto& ap, Scope* scope,
                                          std::vector<int>* implicit, int depth,
                                          const std::string& node_desc);
@@ -109,8 +110,15 @@ int Importer::Resolve(Scope* scope, const std::string& name) {
 }
 
 Result<Tensor> Importer::ConstantValue(const ::onnx::AttributeProto& a) {
-  auto count = [](int n) { return Shape{static_cast<int64_t>(n)}; };
   if (a.name() == "value" && a.has_t()) return TensorFromProto(a.t(), source_);
+  TERN_ASSIGN_OR_RETURN(Tensor t, ConstantListValue(a));
+  if (!t.defined())
+    return ResourceExhausted("Constant attribute '" + a.name() + "' is too large");
+  return t;
+}
+
+Result<Tensor> Importer::ConstantListValue(const ::onnx::AttributeProto& a) {
+  auto count = [](int n) { return Shape{static_cast<int64_t>(n)}; };
   if (a.name() == "value_float")
     return Tensor::FromVector(DataType::kFloat32, Shape{}, std::vector<float>{a.f()});
   if (a.name() == "value_floats")
@@ -342,7 +350,7 @@ Result<ir::Model> ImportModel(const void* data, size_t size, const ImportOptions
     return NotImplemented("IR version " + std::to_string(model.ir_version) +
                           " is not supported (3 to " + std::to_string(kMaxIrVersion) + ")");
   for (const auto& os : proto->opset_import()) {
-    if (os.version() < 1)
+    if (os.version() < 1 || os.version() > INT32_MAX)
       return InvalidModel("opset version " + std::to_string(os.version()) + " for domain '" +
                           os.domain() + "'");
     model.opsets[NormDomain(os.domain())] = os.version();

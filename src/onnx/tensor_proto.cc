@@ -66,6 +66,14 @@ Result<Tensor> TensorFromProto(const ::onnx::TensorProto& proto, const TensorSou
       return InvalidModel(what + ": raw_data has " + std::to_string(raw.size()) +
                           " bytes, shape " + shape.ToString() + " of " + DataTypeName(type) +
                           " needs " + std::to_string(static_cast<size_t>(n) * elem));
+    bool bool_ok = true;  // bool bytes other than 0 and 1 are not valid C++ bools: normalise
+    if (type == DataType::kBool)
+      for (unsigned char c : raw) bool_ok = bool_ok && c <= 1;
+    if (!bool_ok) {
+      TERN_ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(type, shape));
+      for (int64_t i = 0; i < n; ++i) t.data<uint8_t>()[i] = raw[static_cast<size_t>(i)] != 0;
+      return t;
+    }
     if (source.keepalive && n > 0 && reinterpret_cast<uintptr_t>(raw.data()) % 16 == 0) {
       // Use the bytes in place; the parsed message outlives the tensor.
       return Tensor::WrapShared(type, shape, const_cast<char*>(raw.data()), source.keepalive);
@@ -75,6 +83,25 @@ Result<Tensor> TensorFromProto(const ::onnx::TensorProto& proto, const TensorSou
     return t;
   }
 
+  // Check that the typed field carries as many values as the shape needs before allocating, so
+  // that a small file cannot make us allocate (and zero) a huge tensor.
+  int64_t have = 0;
+  int64_t want = n;
+  switch (type) {
+    case DataType::kFloat32: have = proto.float_data_size(); break;
+    case DataType::kComplex64: have = proto.float_data_size(); want = 2 * n; break;
+    case DataType::kFloat64: have = proto.double_data_size(); break;
+    case DataType::kComplex128: have = proto.double_data_size(); want = 2 * n; break;
+    case DataType::kInt64: have = proto.int64_data_size(); break;
+    case DataType::kUInt64:
+    case DataType::kUInt32: have = proto.uint64_data_size(); break;
+    case DataType::kString: have = proto.string_data_size(); break;
+    case DataType::kUndefined: return InvalidModel(what + ": undefined data type");
+    default: have = proto.int32_data_size(); break;
+  }
+  if (have != want)
+    return InvalidModel(what + ": has " + std::to_string(have) + " values, shape " +
+                        shape.ToString() + " needs " + std::to_string(want));
   TERN_ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(type, shape));
   const char* w = what.c_str();
   switch (type) {
@@ -108,8 +135,11 @@ Result<Tensor> TensorFromProto(const ::onnx::TensorProto& proto, const TensorSou
       TERN_RETURN_IF_ERROR(CopyTyped(proto.int32_data(), n, t.data<int8_t>(), w));
       break;
     case DataType::kUInt8:
-    case DataType::kBool:
       TERN_RETURN_IF_ERROR(CopyTyped(proto.int32_data(), n, t.data<uint8_t>(), w));
+      break;
+    case DataType::kBool:  // any non-zero value is true; store only 0 or 1
+      for (int64_t i = 0; i < n; ++i)
+        t.data<uint8_t>()[i] = proto.int32_data(static_cast<int>(i)) != 0 ? 1 : 0;
       break;
     case DataType::kComplex64:
       TERN_RETURN_IF_ERROR(CopyTyped(proto.float_data(), 2 * n, t.data<float>(), w));

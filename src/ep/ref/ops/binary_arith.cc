@@ -8,8 +8,17 @@ namespace {
 enum class ArithOp { kAdd, kSub, kMul, kDiv };
 
 template <ArithOp Op>
-class ArithKernel : public SimpleKernel {
+class ArithKernel : public OpKernel {
  public:
+  Status Init(const KernelInfo& info) {
+    if (info.num_inputs() != 2 || !info.has_input(0) || !info.has_input(1))
+      return info.Error(StatusCode::kInvalidModel,
+                        "needs 2 inputs, got " + std::to_string(info.num_inputs()));
+    if (info.num_outputs() != 1)
+      return info.Error(StatusCode::kInvalidModel,
+                        "needs 1 output, got " + std::to_string(info.num_outputs()));
+    return Status::Ok();
+  }
   Status Compute(KernelContext& ctx) const override {
     const Tensor& a = ctx.input(0);
     const Tensor& b = ctx.input(1);

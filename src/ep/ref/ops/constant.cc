@@ -32,6 +32,8 @@ class ConstantKernel : public OpKernel {
       return info.Error(StatusCode::kNotImplemented,
                         "unsupported Constant attribute '" + a.name + "'");
     }
+    if (!value_.defined())
+      return info.Error(StatusCode::kResourceExhausted, "Constant value is too large");
     return Status::Ok();
   }
   Status Compute(KernelContext& ctx) const override { return ctx.SetOutput(0, Value(value_)); }
