@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "model_builder.h"
+#include "proto_builders.h"
 
 using namespace tern::testing;  // NOLINT
 using ::onnx::ModelProto;

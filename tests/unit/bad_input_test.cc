@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "fuzz_bodies.h"
-#include "model_builder.h"
+#include "proto_builders.h"
 #include "tern/session.h"
 
 // Under ASan an allocation the allocator cannot serve aborts unless it may return null; the
