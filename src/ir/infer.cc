@@ -412,7 +412,17 @@ void InferGraph(Graph& g, InferStats& stats) {
         InferGraph(*sg, stats);
       }
     }
-    if (n.domain.empty()) {
+    // Rules describe tensors only: nodes that touch sequences or optionals keep declared types.
+    bool tensors_only = true;
+    for (int v : n.inputs)
+      if (v >= 0 && g.values[v].type.kind != TypeInfo::Kind::kTensor &&
+          g.values[v].type.kind != TypeInfo::Kind::kUnknown)
+        tensors_only = false;
+    for (int v : n.outputs)
+      if (v >= 0 && g.values[v].type.kind != TypeInfo::Kind::kTensor &&
+          g.values[v].type.kind != TypeInfo::Kind::kUnknown)
+        tensors_only = false;
+    if (n.domain.empty() && tensors_only) {
       auto it = Rules().find(n.op_type);
       if (it != Rules().end()) {
         Ctx c{g, n};
