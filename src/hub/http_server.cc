@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <cstdio>
 #include <mutex>
 #include <set>
@@ -115,6 +116,9 @@ class Session : public std::enable_shared_from_this<Session> {
     idle_ = true;
     head_parser_.emplace();
     head_parser_->header_limit(server_->options.header_limit);
+    // Beast checks Content-Length against its default 1 MiB body limit while reading the head;
+    // the limit that applies is the handler's, checked in OnHead.
+    head_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     request_ = HttpRequest();
     stream_.expires_after(seconds(server_->options.header_timeout_s));
     http::async_read_header(stream_, buffer_, *head_parser_,
@@ -124,6 +128,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnHead(beast::error_code ec, size_t) {
     idle_ = false;
     if (ec == http::error::header_limit) return SendError(431, "request header too large", true);
+    if (ec == http::error::body_limit) return SendError(413, "request body too large", true);
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
         ec == asio::error::operation_aborted) {
       return Close();
