@@ -1,0 +1,539 @@
+#include "hub/api.h"
+
+#include <ctime>
+#include <regex>
+#include <set>
+
+#include "fleet/canonical_json.h"
+#include "fleet/crypto.h"
+#include "hub/http_util.h"
+
+namespace tern::hub {
+namespace {
+
+using fleet::Json;
+
+enum class RouteId {
+  kHealth, kRoot, kRootN, kPostBlob, kGetBlob, kListModels, kPostVersion, kListVersions,
+  kGetVersion, kGetManifest, kRegister, kListDevices, kGetDevice
+};
+enum class Access { kPublic, kAny, kAdmin, kEnroll };
+
+constexpr const char* kAdminPrefix = "tern_adm_";
+constexpr const char* kEnrollPrefix = "tern_enr_";
+constexpr const char* kDevicePrefix = "tern_dev_";
+
+// Names of models, versions and variants: safe in paths, URLs and file names.
+bool ValidName(const std::string& s) {
+  static const std::regex re("[A-Za-z0-9][A-Za-z0-9._+-]{0,127}");
+  return std::regex_match(s, re);
+}
+// Precision, provider and CPU feature tokens.
+bool ValidToken(const std::string& s) {
+  static const std::regex re("[a-z0-9][a-z0-9_.-]{0,63}");
+  return std::regex_match(s, re);
+}
+
+HttpResponse NotFound(const std::string& what) { return ErrorResponse(404, what + " not found"); }
+HttpResponse StoreError(const Status& st) { return ErrorResponse(500, "store: " + st.message()); }
+
+Result<std::vector<std::string>> TokenList(const Json& obj, const char* key, size_t max_items) {
+  std::vector<std::string> out;
+  if (!obj.contains(key)) return out;
+  const Json& arr = obj[key];
+  if (!arr.is_array() || arr.size() > max_items) {
+    return InvalidArgument(std::string("\"") + key + "\" must be an array of at most " +
+                           std::to_string(max_items) + " strings");
+  }
+  std::set<std::string> seen;
+  for (const auto& e : arr) {
+    if (!e.is_string() || !ValidToken(e.get<std::string>())) {
+      return InvalidArgument(std::string("\"") + key + "\" holds an invalid name");
+    }
+    if (seen.insert(e.get<std::string>()).second) out.push_back(e.get<std::string>());
+  }
+  return out;
+}
+
+Result<uint64_t> OptionalCount(const Json& obj, const char* key) {
+  if (!obj.contains(key)) return uint64_t{0};
+  const Json& v = obj[key];
+  if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() >= 0)) {
+    return InvalidArgument(std::string("\"") + key + "\" must be a non-negative integer");
+  }
+  return v.get<uint64_t>();
+}
+
+Json VersionJson(const ModelVersionRecord& v, bool with_manifest) {
+  Json vars = Json::array();
+  for (const auto& var : v.variants) {
+    vars.push_back({{"name", var.name},
+                    {"precision", var.precision},
+                    {"provider", var.provider},
+                    {"cpu_features", var.cpu_features},
+                    {"sha256", var.blob_sha256},
+                    {"size", var.size},
+                    {"url", "/v1/blobs/" + var.blob_sha256}});
+  }
+  Json j = {{"model", v.model},
+            {"version", v.version},
+            {"variants", vars},
+            {"metadata", Json::parse(v.metadata_json, nullptr, false)},
+            {"manifest_version", v.manifest_version},
+            {"created_at", fleet::FormatTime(v.created_at)}};
+  if (with_manifest) j["manifest"] = Json::parse(v.manifest_json, nullptr, false);
+  return j;
+}
+
+Json DeviceJson(const DeviceRecord& d) {
+  return {{"id", d.id},
+          {"name", d.name},
+          {"capabilities", Json::parse(d.capabilities_json, nullptr, false)},
+          {"created_at", fleet::FormatTime(d.created_at)},
+          {"last_seen", fleet::FormatTime(d.last_seen)}};
+}
+
+}  // namespace
+
+struct HubApi::Route {
+  RouteId id;
+  const char* method;
+  Access access;
+  bool file_body;  ///< the body streams to a temporary file (uploads)
+};
+
+struct HubApi::Principal {
+  enum class Kind { kNone, kAdmin, kEnroll, kDevice } kind = Kind::kNone;
+  std::string id;  ///< key name or device id
+};
+
+HubApi::HubApi(Store* store, BlobStore* blobs, const HubKeys* keys, ApiOptions options)
+    : store_(store), blobs_(blobs), keys_(keys), options_(std::move(options)) {}
+
+std::string HubApi::NewAdminToken() { return fleet::RandomToken(kAdminPrefix); }
+std::string HubApi::NewEnrollToken() { return fleet::RandomToken(kEnrollPrefix); }
+std::string HubApi::TokenHash(const std::string& token) {
+  return fleet::HexEncode(fleet::Sha256(token));
+}
+
+int64_t HubApi::Now() const {
+  return options_.clock ? options_.clock() : static_cast<int64_t>(std::time(nullptr));
+}
+
+const HubApi::Route* HubApi::Match(const HttpRequest& r, bool* path_known) const {
+  static const Route kRoutes[] = {
+      {RouteId::kHealth, "GET", Access::kPublic, false},
+      {RouteId::kHealth, "HEAD", Access::kPublic, false},
+      {RouteId::kRoot, "GET", Access::kAny, false},
+      {RouteId::kRootN, "GET", Access::kAny, false},
+      {RouteId::kPostBlob, "POST", Access::kAdmin, true},
+      {RouteId::kGetBlob, "GET", Access::kAny, false},
+      {RouteId::kGetBlob, "HEAD", Access::kAny, false},
+      {RouteId::kListModels, "GET", Access::kAny, false},
+      {RouteId::kPostVersion, "POST", Access::kAdmin, false},
+      {RouteId::kListVersions, "GET", Access::kAny, false},
+      {RouteId::kGetVersion, "GET", Access::kAny, false},
+      {RouteId::kGetManifest, "GET", Access::kAny, false},
+      {RouteId::kRegister, "POST", Access::kEnroll, false},
+      {RouteId::kListDevices, "GET", Access::kAdmin, false},
+      {RouteId::kGetDevice, "GET", Access::kAny, false},
+  };
+  const auto& p = r.path;
+  std::set<RouteId> ids;
+  if (p.size() >= 2 && p[0] == "v1") {
+    const std::string& s1 = p[1];
+    if (p.size() == 2 && s1 == "health") ids = {RouteId::kHealth};
+    if (p.size() == 2 && s1 == "root.json") ids = {RouteId::kRoot};
+    if (p.size() == 3 && s1 == "root") ids = {RouteId::kRootN};
+    if (p.size() == 2 && s1 == "blobs") ids = {RouteId::kPostBlob};
+    if (p.size() == 3 && s1 == "blobs") ids = {RouteId::kGetBlob};
+    if (p.size() == 2 && s1 == "models") ids = {RouteId::kListModels};
+    if (p.size() == 4 && s1 == "models" && p[3] == "versions") {
+      ids = {RouteId::kListVersions, RouteId::kPostVersion};
+    }
+    if (p.size() == 5 && s1 == "models" && p[3] == "versions") ids = {RouteId::kGetVersion};
+    if (p.size() == 6 && s1 == "models" && p[3] == "versions" && p[5] == "manifest") {
+      ids = {RouteId::kGetManifest};
+    }
+    if (p.size() == 2 && s1 == "devices") ids = {RouteId::kListDevices};
+    if (p.size() == 3 && s1 == "devices") {
+      ids = {p[2] == "register" ? RouteId::kRegister : RouteId::kGetDevice};
+    }
+  }
+  *path_known = !ids.empty();
+  for (const auto& route : kRoutes) {
+    if (ids.count(route.id) && r.method == route.method) return &route;
+  }
+  return nullptr;
+}
+
+Result<HubApi::Principal> HubApi::Authenticate(const HttpRequest& r) {
+  const std::string& auth = r.Header("authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (auth.size() <= kBearer.size() || auth.compare(0, kBearer.size(), kBearer) != 0 ||
+      auth.size() > 256) {
+    return Principal{};
+  }
+  std::string token = auth.substr(kBearer.size());
+  std::string hash = TokenHash(token);
+  if (token.rfind(kDevicePrefix, 0) == 0) {
+    TERN_ASSIGN_OR_RETURN(auto dev, store_->FindDeviceByToken(hash));
+    if (!dev) return Principal{};
+    int64_t now = Now();
+    if (now - dev->last_seen >= 60) (void)store_->TouchDevice(dev->id, now);  // coarse on purpose
+    return Principal{Principal::Kind::kDevice, dev->id};
+  }
+  TERN_ASSIGN_OR_RETURN(auto key, store_->FindApiKey(hash));
+  if (!key) return Principal{};
+  if (key->role == "admin") return Principal{Principal::Kind::kAdmin, key->name};
+  if (key->role == "enroll") return Principal{Principal::Kind::kEnroll, key->name};
+  return Principal{};
+}
+
+std::optional<HttpResponse> HubApi::Admit(const HttpRequest& r, BodyPlan* plan) {
+  bool path_known = false;
+  const Route* route = Match(r, &path_known);
+  if (route && route->access == Access::kPublic) {
+    plan->limit = 0;
+    return std::nullopt;
+  }
+  auto who = Authenticate(r);
+  if (!who.ok()) return StoreError(who.status());
+  if (who->kind == Principal::Kind::kNone) {
+    HttpResponse res = ErrorResponse(401, "missing or invalid bearer token");
+    res.SetHeader("WWW-Authenticate", "Bearer realm=\"tern-hub\"");
+    return res;
+  }
+  if (!path_known) return ErrorResponse(404, "no such endpoint");
+  if (!route) return ErrorResponse(405, "method not allowed");
+  const bool allowed =
+      route->access == Access::kAny
+          ? who->kind != Principal::Kind::kEnroll
+          : route->access == Access::kAdmin
+                ? who->kind == Principal::Kind::kAdmin
+                : (who->kind == Principal::Kind::kAdmin || who->kind == Principal::Kind::kEnroll);
+  if (!allowed) return ErrorResponse(403, "this credential may not call this endpoint");
+  if (route->file_body) {
+    plan->kind = BodyPlan::Kind::kFile;
+    plan->limit = options_.max_blob_bytes;
+    plan->file_path = blobs_->NewTempPath();
+  } else {
+    plan->kind = BodyPlan::Kind::kMemory;
+    plan->limit = r.method == "POST" ? options_.max_json_body : 0;
+    if (r.method == "POST") {
+      const std::string& type = r.Header("content-type");
+      if (!type.empty() && type.rfind("application/json", 0) != 0) {
+        return ErrorResponse(415, "expected Content-Type: application/json");
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+HttpResponse HubApi::Handle(HttpRequest& r) {
+  bool path_known = false;
+  const Route* route = Match(r, &path_known);
+  if (!route) return ErrorResponse(404, "no such endpoint");
+  Principal who;
+  if (route->access != Access::kPublic) {
+    auto p = Authenticate(r);  // again: Admit's answer is not carried over
+    if (!p.ok()) return StoreError(p.status());
+    who = *p;
+    if (who.kind == Principal::Kind::kNone) return ErrorResponse(401, "invalid bearer token");
+  }
+  switch (route->id) {
+    case RouteId::kHealth: return Health(r);
+    case RouteId::kRoot:
+    case RouteId::kRootN: return GetRoot(r);
+    case RouteId::kPostBlob: return PostBlob(r);
+    case RouteId::kGetBlob: return GetBlob(r);
+    case RouteId::kListModels: return ListModels(r);
+    case RouteId::kPostVersion: return PostVersion(r);
+    case RouteId::kListVersions: return ListVersions(r);
+    case RouteId::kGetVersion: return GetVersion(r);
+    case RouteId::kGetManifest: return GetManifest(r);
+    case RouteId::kRegister: return RegisterDevice(r);
+    case RouteId::kListDevices: return ListDevices(r);
+    case RouteId::kGetDevice: return GetDevice(r, who);
+  }
+  return ErrorResponse(500, "unrouted endpoint");
+}
+
+HttpResponse HubApi::Health(const HttpRequest& r) {
+  auto schema = store_->SchemaVersion();
+  if (!schema.ok()) return ErrorResponse(503, "store unavailable: " + schema.status().message());
+  HttpResponse res = JsonResponse(
+      200, {{"status", "ok"}, {"schema_version", *schema}, {"root_version", keys_->root().version}});
+  res.omit_body = r.method == "HEAD";
+  res.SetHeader("Cache-Control", "no-store");
+  return res;
+}
+
+HttpResponse HubApi::GetRoot(const HttpRequest& r) {
+  if (r.path.size() == 2) return JsonResponse(200, keys_->root_envelope());
+  const std::string& file = r.path[2];
+  static const std::regex re("([1-9][0-9]{0,11})\\.json");
+  std::smatch m;
+  if (!std::regex_match(file, m, re)) return ErrorResponse(400, "expected /v1/root/N.json");
+  int64_t n = std::stoll(m[1].str());
+  if (n > keys_->root().version) return NotFound("root version " + m[1].str());
+  auto env = keys_->RootVersion(n);
+  if (!env.ok()) return ErrorResponse(500, env.status().message());
+  return JsonResponse(200, *env);
+}
+
+HttpResponse HubApi::PostBlob(HttpRequest& r) {
+  if (r.body_file.empty()) return ErrorResponse(400, "empty upload");
+  std::string expected = r.Header("x-tern-sha256");
+  if (!expected.empty() && !fleet::IsSha256Hex(expected)) {
+    return ErrorResponse(400, "X-Tern-Sha256 must be 64 lowercase hex digits");
+  }
+  uint64_t size = 0;
+  auto hash = blobs_->Commit(r.body_file, expected, &size);
+  if (!hash.ok()) {
+    int code = hash.status().code() == StatusCode::kInvalidArgument ? 400 : 500;
+    return ErrorResponse(code, hash.status().message());
+  }
+  auto existing = store_->FindBlob(*hash);
+  if (!existing.ok()) return StoreError(existing.status());
+  if (!*existing) {
+    Status st = store_->PutBlob(*hash, size, Now());
+    if (!st.ok()) return StoreError(st);
+  }
+  HttpResponse res = JsonResponse(*existing ? 200 : 201, {{"sha256", *hash}, {"size", size}});
+  res.SetHeader("Location", "/v1/blobs/" + *hash);
+  return res;
+}
+
+HttpResponse HubApi::GetBlob(const HttpRequest& r) {
+  const std::string& hash = r.path[2];
+  if (!fleet::IsSha256Hex(hash)) return ErrorResponse(400, "blob names are 64 lowercase hex digits");
+  auto rec = store_->FindBlob(hash);
+  if (!rec.ok()) return StoreError(rec.status());
+  if (!*rec) return NotFound("blob");
+  uint64_t size = 0;
+  auto file = blobs_->Open(hash, &size);
+  if (!file.ok()) return ErrorResponse(500, file.status().message());
+
+  const std::string etag = "\"" + hash + "\"";
+  auto common = [&](HttpResponse& res) {
+    res.SetHeader("ETag", etag);
+    res.SetHeader("Accept-Ranges", "bytes");
+    // Content-addressed, so it never changes; "private" because blobs need auth.
+    res.SetHeader("Cache-Control", "private, max-age=31536000, immutable");
+  };
+  if (IfNoneMatchMatches(r.Header("if-none-match"), etag)) {
+    HttpResponse res;
+    res.status = 304;
+    common(res);
+    return res;
+  }
+  HttpResponse res;
+  common(res);
+  res.SetHeader("Content-Type", "application/octet-stream");
+  res.omit_body = r.method == "HEAD";
+  ByteRange range;
+  RangeKind kind = EvaluateRange(r.Header("range"), size, &range);
+  // If-Range: serve the range only when the validator still matches (it always does for a
+  // content-addressed blob unless the client holds another blob's tag).
+  const std::string& if_range = r.Header("if-range");
+  if (kind != RangeKind::kNone && !if_range.empty() && if_range != etag) kind = RangeKind::kNone;
+  if (kind == RangeKind::kUnsatisfiable) {
+    HttpResponse bad = ErrorResponse(416, "range not satisfiable");
+    bad.SetHeader("Content-Range", "bytes */" + std::to_string(size));
+    return bad;
+  }
+  if (kind == RangeKind::kSatisfiable) {
+    res.status = 206;
+    res.SetHeader("Content-Range", "bytes " + std::to_string(range.first) + "-" +
+                                       std::to_string(range.first + range.length - 1) + "/" +
+                                       std::to_string(size));
+    res.file = FileSlice{*file, range.first, range.length};
+  } else {
+    res.file = FileSlice{*file, 0, size};
+  }
+  return res;
+}
+
+HttpResponse HubApi::ListModels(const HttpRequest&) {
+  auto models = store_->ListModels();
+  if (!models.ok()) return StoreError(models.status());
+  return JsonResponse(200, {{"models", *models}});
+}
+
+HttpResponse HubApi::PostVersion(const HttpRequest& r) {
+  const std::string& model = r.path[2];
+  if (!ValidName(model)) return ErrorResponse(400, "invalid model name");
+  auto parsed = fleet::ParseJson(r.body, 32);
+  if (!parsed.ok()) return ErrorResponse(400, parsed.status().message());
+  const Json& body = *parsed;
+  if (!body.is_object()) return ErrorResponse(400, "expected a JSON object");
+  if (!body.contains("version") || !body["version"].is_string() ||
+      !ValidName(body["version"].get<std::string>())) {
+    return ErrorResponse(400, "\"version\" must be a name like 1.2.0");
+  }
+  if (body.contains("metadata") && !body["metadata"].is_object()) {
+    return ErrorResponse(400, "\"metadata\" must be an object");
+  }
+  if (!body.contains("variants") || !body["variants"].is_array() || body["variants"].empty() ||
+      body["variants"].size() > 64) {
+    return ErrorResponse(400, "\"variants\" must be an array of 1 to 64 variants");
+  }
+  ModelVersionRecord rec;
+  rec.model = model;
+  rec.version = body["version"].get<std::string>();
+  rec.metadata_json = body.value("metadata", Json::object()).dump();
+  rec.created_at = Now();
+  std::set<std::string> names;
+  for (const auto& jv : body["variants"]) {
+    if (!jv.is_object()) return ErrorResponse(400, "a variant must be an object");
+    VariantRecord v;
+    auto str = [&](const char* key, bool token, std::string* out) -> bool {
+      if (!jv.contains(key) || !jv[key].is_string()) return false;
+      *out = jv[key].get<std::string>();
+      return token ? ValidToken(*out) : ValidName(*out);
+    };
+    if (!str("name", false, &v.name)) return ErrorResponse(400, "variant \"name\" is invalid");
+    if (!names.insert(v.name).second) return ErrorResponse(400, "variant " + v.name + " repeats");
+    if (!str("precision", true, &v.precision)) {
+      return ErrorResponse(400, "variant " + v.name + ": \"precision\" is invalid");
+    }
+    if (!jv.contains("provider")) {
+      v.provider = "ref";
+    } else if (!str("provider", true, &v.provider)) {
+      return ErrorResponse(400, "variant " + v.name + ": \"provider\" is invalid");
+    }
+    auto features = TokenList(jv, "cpu_features", 32);
+    if (!features.ok()) return ErrorResponse(400, "variant " + v.name + ": " + features.status().message());
+    v.cpu_features = *features;
+    if (!jv.contains("sha256") || !jv["sha256"].is_string() ||
+        !fleet::IsSha256Hex(jv["sha256"].get<std::string>())) {
+      return ErrorResponse(400, "variant " + v.name + ": \"sha256\" must name an uploaded blob");
+    }
+    v.blob_sha256 = jv["sha256"].get<std::string>();
+    auto blob = store_->FindBlob(v.blob_sha256);
+    if (!blob.ok()) return StoreError(blob.status());
+    if (!*blob) return ErrorResponse(400, "variant " + v.name + ": blob " + v.blob_sha256 +
+                                              " was not uploaded (POST /v1/blobs first)");
+    v.size = (*blob)->size;
+    rec.variants.push_back(std::move(v));
+  }
+
+  const int64_t expires = rec.created_at + options_.manifest_ttl_s;
+  auto signer = [&](int64_t counter) -> Result<std::string> {
+    fleet::TargetsMetadata t;
+    t.version = counter;
+    t.expires = expires;
+    t.model = rec.model;
+    t.model_version = rec.version;
+    for (const auto& v : rec.variants) {
+      t.variants.push_back({v.name, v.precision, v.provider, v.cpu_features, v.size, v.blob_sha256});
+    }
+    TERN_ASSIGN_OR_RETURN(Json env, keys_->SignTargets(t));
+    return env.dump();
+  };
+  auto stored = store_->InsertModelVersion(rec, signer);
+  if (!stored.ok()) return StoreError(stored.status());
+  if (!*stored) return ErrorResponse(409, "version " + rec.version + " of " + model + " exists");
+  HttpResponse res = JsonResponse(201, VersionJson(**stored, true));
+  res.SetHeader("Location", "/v1/models/" + model + "/versions/" + rec.version);
+  return res;
+}
+
+HttpResponse HubApi::ListVersions(const HttpRequest& r) {
+  auto versions = store_->ListVersions(r.path[2]);
+  if (!versions.ok()) return StoreError(versions.status());
+  if (versions->empty()) return NotFound("model " + r.path[2]);
+  Json out = Json::array();
+  for (const auto& v : *versions) out.push_back(VersionJson(v, false));
+  return JsonResponse(200, {{"model", r.path[2]}, {"versions", out}});
+}
+
+HttpResponse HubApi::GetVersion(const HttpRequest& r) {
+  auto v = store_->FindVersion(r.path[2], r.path[4]);
+  if (!v.ok()) return StoreError(v.status());
+  if (!*v) return NotFound("version");
+  return JsonResponse(200, VersionJson(**v, true));
+}
+
+HttpResponse HubApi::GetManifest(const HttpRequest& r) {
+  auto v = store_->FindVersion(r.path[2], r.path[4]);
+  if (!v.ok()) return StoreError(v.status());
+  if (!*v) return NotFound("version");
+  HttpResponse res;
+  res.body = (*v)->manifest_json + "\n";
+  res.SetHeader("Content-Type", "application/json");
+  res.SetHeader("Cache-Control", "no-cache");
+  return res;
+}
+
+HttpResponse HubApi::RegisterDevice(const HttpRequest& r) {
+  auto parsed = fleet::ParseJson(r.body, 16);
+  if (!parsed.ok()) return ErrorResponse(400, parsed.status().message());
+  const Json& body = *parsed;
+  if (!body.is_object()) return ErrorResponse(400, "expected a JSON object");
+  DeviceRecord d;
+  if (body.contains("name")) {
+    if (!body["name"].is_string() || !ValidName(body["name"].get<std::string>())) {
+      return ErrorResponse(400, "\"name\" is invalid");
+    }
+    d.name = body["name"].get<std::string>();
+  }
+  if (!body.contains("capabilities") || !body["capabilities"].is_object()) {
+    return ErrorResponse(400, "\"capabilities\" must be an object");
+  }
+  const Json& caps = body["capabilities"];
+  auto cpu = TokenList(caps, "cpu_features", 128);
+  auto providers = TokenList(caps, "providers", 32);
+  auto memory = OptionalCount(caps, "memory_bytes");
+  auto storage = OptionalCount(caps, "free_storage_bytes");
+  for (const Status* st : {&cpu.status(), &providers.status(), &memory.status(), &storage.status()}) {
+    if (!st->ok()) return ErrorResponse(400, "capabilities: " + st->message());
+  }
+  Json normalized = {{"cpu_features", *cpu},
+                     {"providers", *providers},
+                     {"memory_bytes", *memory},
+                     {"free_storage_bytes", *storage}};
+  for (const char* key : {"os", "arch"}) {
+    if (!caps.contains(key)) continue;
+    if (!caps[key].is_string() || !ValidToken(caps[key].get<std::string>())) {
+      return ErrorResponse(400, std::string("capabilities: \"") + key + "\" is invalid");
+    }
+    normalized[key] = caps[key];
+  }
+  d.id = "dev_" + fleet::RandomToken("").substr(0, 24);
+  if (d.name.empty()) d.name = d.id;
+  d.capabilities_json = normalized.dump();
+  d.created_at = d.last_seen = Now();
+  const std::string token = fleet::RandomToken(kDevicePrefix);
+  Status st = store_->InsertDevice(d, TokenHash(token));
+  if (!st.ok()) return StoreError(st);
+  Json out = DeviceJson(d);
+  out["token"] = token;
+  HttpResponse res = JsonResponse(201, out);
+  res.SetHeader("Location", "/v1/devices/" + d.id);
+  res.SetHeader("Cache-Control", "no-store");
+  return res;
+}
+
+HttpResponse HubApi::ListDevices(const HttpRequest&) {
+  auto devices = store_->ListDevices();
+  if (!devices.ok()) return StoreError(devices.status());
+  Json out = Json::array();
+  for (const auto& d : *devices) out.push_back(DeviceJson(d));
+  return JsonResponse(200, {{"devices", out}});
+}
+
+HttpResponse HubApi::GetDevice(const HttpRequest& r, const Principal& who) {
+  std::string id = r.path[2];
+  if (who.kind == Principal::Kind::kDevice) {
+    if (id == "self") id = who.id;
+    if (id != who.id) return ErrorResponse(403, "a device may only read itself");
+  }
+  auto d = store_->FindDevice(id);
+  if (!d.ok()) return StoreError(d.status());
+  if (!*d) return NotFound("device");
+  return JsonResponse(200, DeviceJson(**d));
+}
+
+}  // namespace tern::hub

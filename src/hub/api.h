@@ -1,0 +1,68 @@
+// The hub's HTTP API (v1): routing, authentication and the endpoint handlers.
+// docs/api.md describes every endpoint. Errors are {"error": "..."} with a 4xx/5xx status.
+//
+// Authentication is a bearer token on every endpoint except GET /v1/health:
+//   admin keys   (tern_adm_...) manage everything;
+//   enroll keys  (tern_enr_...) may only register devices (baked into device images);
+//   device tokens (tern_dev_...) are returned once by registration and read models and blobs.
+// Only SHA-256 hashes of tokens are stored. The request is authenticated before its body is read,
+// so an unauthenticated upload is refused without being received.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "hub/blob_store.h"
+#include "hub/http_types.h"
+#include "hub/hub_keys.h"
+#include "hub/store.h"
+
+namespace tern::hub {
+
+struct ApiOptions {
+  uint64_t max_json_body = 1 << 20;         ///< bytes
+  uint64_t max_blob_bytes = 4ull << 30;     ///< bytes per uploaded blob
+  int64_t manifest_ttl_s = 365 * 86400;     ///< how long a signed manifest stays valid
+  std::function<int64_t()> clock;           ///< Unix seconds; defaults to the system clock
+};
+
+class HubApi final : public HttpHandler {
+ public:
+  HubApi(Store* store, BlobStore* blobs, const HubKeys* keys, ApiOptions options);
+
+  std::optional<HttpResponse> Admit(const HttpRequest& head, BodyPlan* plan) override;
+  HttpResponse Handle(HttpRequest& request) override;
+
+  /// Prefix + hash helpers shared with the CLI (`tern-hub keys create`).
+  static std::string NewAdminToken();
+  static std::string NewEnrollToken();
+  static std::string TokenHash(const std::string& token);
+
+ private:
+  struct Principal;
+  struct Route;
+  Result<Principal> Authenticate(const HttpRequest& request);
+  const Route* Match(const HttpRequest& request, bool* path_known) const;
+  int64_t Now() const;
+
+  HttpResponse Health(const HttpRequest& r);
+  HttpResponse GetRoot(const HttpRequest& r);
+  HttpResponse PostBlob(HttpRequest& r);
+  HttpResponse GetBlob(const HttpRequest& r);
+  HttpResponse ListModels(const HttpRequest& r);
+  HttpResponse PostVersion(const HttpRequest& r);
+  HttpResponse ListVersions(const HttpRequest& r);
+  HttpResponse GetVersion(const HttpRequest& r);
+  HttpResponse GetManifest(const HttpRequest& r);
+  HttpResponse RegisterDevice(const HttpRequest& r);
+  HttpResponse ListDevices(const HttpRequest& r);
+  HttpResponse GetDevice(const HttpRequest& r, const Principal& who);
+
+  Store* store_;
+  BlobStore* blobs_;
+  const HubKeys* keys_;
+  ApiOptions options_;
+};
+
+}  // namespace tern::hub

@@ -1,0 +1,62 @@
+#include "hub/hub.h"
+
+#include <ctime>
+
+#include "fleet/file_util.h"
+
+namespace tern::hub {
+namespace {
+
+int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
+
+Result<std::unique_ptr<Store>> OpenMigrated(const std::string& data_dir, const std::string& url) {
+  TERN_RETURN_IF_ERROR(fleet::MakeDirs(data_dir, 0700));
+  TERN_ASSIGN_OR_RETURN(auto store, OpenStore(url, data_dir));
+  TERN_RETURN_IF_ERROR(store->Migrate());
+  return store;
+}
+
+}  // namespace
+
+Hub::~Hub() = default;
+
+Result<std::unique_ptr<Hub>> Hub::Start(const HubOptions& options) {
+  if (options.data_dir.empty()) return InvalidArgument("--data is required");
+  std::unique_ptr<Hub> hub(new Hub());
+  TERN_ASSIGN_OR_RETURN(hub->store_, OpenMigrated(options.data_dir, options.store_url));
+  TERN_ASSIGN_OR_RETURN(BlobStore blobs, BlobStore::Open(options.data_dir));
+  hub->blobs_ = std::make_unique<BlobStore>(std::move(blobs));
+  TERN_ASSIGN_OR_RETURN(HubKeys keys, HubKeys::OpenOrCreate(options.data_dir, Now()));
+  hub->keys_ = std::make_unique<HubKeys>(std::move(keys));
+
+  TERN_ASSIGN_OR_RETURN(int64_t key_count, hub->store_->CountApiKeys());
+  if (key_count == 0) {
+    // First start: one admin key, handed over through a private file. The file is written
+    // before the key is stored, so a crash in between only means a new key next start.
+    std::string token = HubApi::NewAdminToken();
+    TERN_RETURN_IF_ERROR(
+        fleet::WriteFileAtomic(options.data_dir + "/admin.key", token + "\n", 0600));
+    TERN_RETURN_IF_ERROR(
+        hub->store_->InsertApiKey("admin", "admin", HubApi::TokenHash(token), Now()));
+  }
+
+  hub->api_ = std::make_unique<HubApi>(hub->store_.get(), hub->blobs_.get(), hub->keys_.get(),
+                                       options.api);
+  TERN_ASSIGN_OR_RETURN(hub->server_, HttpServer::Start(options.http, hub->api_.get()));
+  if (!options.port_file.empty()) {
+    TERN_RETURN_IF_ERROR(
+        fleet::WriteFileAtomic(options.port_file, std::to_string(hub->port()) + "\n", 0644));
+  }
+  return hub;
+}
+
+Result<std::string> CreateApiKey(const std::string& data_dir, const std::string& store_url,
+                                 const std::string& name, const std::string& role) {
+  if (role != "admin" && role != "enroll") return InvalidArgument("role must be admin or enroll");
+  TERN_ASSIGN_OR_RETURN(auto store, OpenMigrated(data_dir, store_url));
+  std::string token = role == "admin" ? HubApi::NewAdminToken() : HubApi::NewEnrollToken();
+  TERN_RETURN_IF_ERROR(store->InsertApiKey(name, role, HubApi::TokenHash(token), Now()));
+  return token;
+}
+
+}  // namespace tern::hub
