@@ -80,6 +80,10 @@ class LoopKernel : public OpKernel {
                            "scan output " + std::to_string(k) + " changes shape from " +
                                scans[k][0].shape().ToString() + " to " +
                                s.tensor.shape().ToString() + " between iterations");
+        // Bound the memory that stacking will need before keeping another slice.
+        TERN_RETURN_IF_ERROR(
+            CheckShape(InsertDim(s.tensor.shape(), 0, static_cast<int64_t>(scans[k].size()) + 1),
+                       s.tensor.dtype(), "Loop scan output"));
         scans[k].push_back(s.tensor);
       }
     }
