@@ -148,7 +148,7 @@ DataType DeclaredElemType(const ir::TypeInfo& type) {
          t->inner)
     t = t->inner.get();
   if (t->elem != DataType::kUndefined) return t->elem;
-  return type.elem != DataType::kUndefined ? type.elem : DataType::kFloat32;
+  return type.elem;
 }
 
 }  // namespace tern::ref

@@ -55,7 +55,12 @@ void PlaceSlice(Tensor* out, int64_t axis, int64_t index, const Tensor& slice);
 /// declared dims are known, [0] otherwise.
 Shape EmptyStackShape(const ir::TypeInfo& type);
 
-/// The element type of a declared sequence/optional/tensor type (kFloat32 when unknown).
+/// The element type of a declared sequence/optional/tensor type (kUndefined when unknown).
 DataType DeclaredElemType(const ir::TypeInfo& type);
+/// DeclaredElemType(type), or kFloat32 when it is unknown (for empty outputs of unknown type).
+inline DataType DeclaredElemTypeOr32(const ir::TypeInfo& type) {
+  DataType t = DeclaredElemType(type);
+  return t == DataType::kUndefined ? DataType::kFloat32 : t;
+}
 
 }  // namespace tern::ref

@@ -98,7 +98,8 @@ class LoopKernel : public OpKernel {
       const auto& items = scans[k];
       if (items.empty()) {
         const ir::TypeInfo& t = body_.output_type(1 + num_carried_ + k);
-        TERN_ASSIGN_OR_RETURN(Tensor * out, ctx.Output(o, DeclaredElemType(t), EmptyStackShape(t)));
+        TERN_ASSIGN_OR_RETURN(Tensor * out,
+                              ctx.Output(o, DeclaredElemTypeOr32(t), EmptyStackShape(t)));
         (void)out;
         continue;
       }

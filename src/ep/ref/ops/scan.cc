@@ -135,7 +135,8 @@ class ScanKernel : public OpKernel {
       const auto& list = slices[k];
       if (list.empty()) {
         const ir::TypeInfo& t = body_.output_type(num_state_ + k);
-        TERN_ASSIGN_OR_RETURN(Tensor * out, ctx.Output(o, DeclaredElemType(t), EmptyStackShape(t)));
+        TERN_ASSIGN_OR_RETURN(Tensor * out,
+                              ctx.Output(o, DeclaredElemTypeOr32(t), EmptyStackShape(t)));
         (void)out;
         continue;
       }
@@ -243,7 +244,7 @@ class ScanKernel : public OpKernel {
         Shape s = EmptyStackShape(t);
         s[0] = max_len;
         TERN_ASSIGN_OR_RETURN(Tensor * out,
-                              ctx.Output(o, DeclaredElemType(t), InsertDim(s, 0, batch)));
+                              ctx.Output(o, DeclaredElemTypeOr32(t), InsertDim(s, 0, batch)));
         ZeroElements(out->dtype(), out->raw(), 0, out->numel());
         continue;
       }

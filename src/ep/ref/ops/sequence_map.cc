@@ -15,10 +15,11 @@ class SequenceMapKernel : public OpKernel {
     if (body_.num_outputs() < info.num_outputs())
       return info.Error(StatusCode::kInvalidModel, "body has fewer outputs than the node");
     for (size_t k = 0; k < info.num_outputs(); ++k) {
-      const ir::TypeInfo& t = info.has_output(k) ? info.graph().values[info.node().outputs[k]].type
-                                                 : body_.output_type(k);
-      DataType dt = DeclaredElemType(t);
-      if (t.kind == ir::TypeInfo::Kind::kUnknown) dt = DeclaredElemType(body_.output_type(k));
+      // Element type for an empty result: the node's declared output type, else the body's.
+      DataType dt = DataType::kUndefined;
+      if (info.has_output(k))
+        dt = DeclaredElemType(info.graph().values[info.node().outputs[k]].type);
+      if (dt == DataType::kUndefined) dt = DeclaredElemTypeOr32(body_.output_type(k));
       out_types_.push_back(dt);
     }
     return Status::Ok();
