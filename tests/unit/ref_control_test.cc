@@ -550,4 +550,31 @@ TEST(RefOptional, EmptyOptional) {
   EXPECT_EQ(r.status.code(), StatusCode::kInvalidArgument);
 }
 
+// ---- empty tensors with huge dims must not allocate or iterate without bound ----
+
+Value Empty(const Shape& s) { return Value(Tensor::Allocate(DataType::kFloat32, s).value()); }
+
+TEST(RefBounds, EmptyInputsWithHugeDims) {
+  const int64_t big = int64_t{1} << 30;
+  auto r = RunModel(SimpleRnn("forward", false), 14,
+                    {Empty({0, big, 0}), Empty({1, 1, 0}), F({1, 1, 1}, {1})});
+  EXPECT_EQ(r.status.code(), StatusCode::kResourceExhausted);
+
+  G split;
+  split.In("x", kF).Out("n", kI64);
+  AttrI(split.Node("SplitToSequence", {"x"}, {"s"}), "axis", 1);
+  split.Node("SequenceLength", {"s"}, {"n"});
+  r = RunModel(split, 17, {Empty({0, big})});
+  EXPECT_EQ(r.status.code(), StatusCode::kResourceExhausted);
+
+  G scan;
+  scan.In("s0", kF).In("X", kF).Out("s", kF).Out("Y", kF);
+  auto* n = scan.Node("Scan", {"s0", "X"}, {"s", "Y"});
+  AttrG(n, "body", ScanBody());
+  AttrI(n, "num_scan_inputs", 1);
+  AttrInts(n, "scan_input_axes", {1});
+  r = RunModel(scan, 16, {F({}, {0}), Empty({0, big})});
+  EXPECT_EQ(r.status.code(), StatusCode::kResourceExhausted);
+}
+
 }  // namespace

@@ -153,6 +153,11 @@ Status LoadRnnInputs(const KernelContext& ctx, const RnnAttrs& attrs, bool lstm,
                      "W must have shape [" + std::to_string(nd) + "," + std::to_string(G * H) +
                          "," + std::to_string(I) + "], got " + W.shape().ToString());
   using A = AccT<T>;
+  // Working buffers hold Y and the states in A; bound them before allocating (X may be empty
+  // while its other dims are huge).
+  constexpr uint64_t kMaxBuffer = uint64_t{1} << 32;
+  TERN_RETURN_IF_ERROR(CheckShape(Shape{d->seq, nd, N, H}, DataTypeOf<A>(), "Y", kMaxBuffer));
+  TERN_RETURN_IF_ERROR(CheckShape(Shape{nd, N, H}, DataType::kInt64, "Y_h", kMaxBuffer));
   // X to layout 0.
   d->x.resize(static_cast<size_t>(X.numel()));
   const T* xp = X.data<T>();

@@ -7,6 +7,9 @@
 namespace tern::ref {
 namespace {
 
+// Largest iteration (or batch) count accepted over scan inputs without elements.
+constexpr int64_t kMaxEmptyIterations = int64_t{1} << 24;
+
 class ScanKernel : public OpKernel {
  public:
   Status Init(const KernelInfo& info) {
@@ -122,6 +125,11 @@ class ScanKernel : public OpKernel {
                              " and " + std::to_string(len) + ")");
       steps = len;
     }
+    for (const Tensor* x : xs)
+      if (x->numel() == 0 && steps > kMaxEmptyIterations)
+        return ctx.Error(
+            StatusCode::kResourceExhausted,
+            "too many iterations (" + std::to_string(steps) + ") over an empty tensor");
     std::vector<std::vector<Tensor>> slices;
     TERN_RETURN_IF_ERROR(Iterate(ctx, xs, axes, steps, &states, &slices));
     for (size_t i = 0; i < num_state_ && i < ctx.num_outputs(); ++i) {
@@ -174,6 +182,9 @@ class ScanKernel : public OpKernel {
       batch = t->dim(0);
       max_len = t->dim(1);
     }
+    if (batch > kMaxEmptyIterations)
+      return ctx.Error(StatusCode::kResourceExhausted,
+                       "batch size " + std::to_string(batch) + " is too large");
     std::vector<int64_t> lens(static_cast<size_t>(batch), max_len);
     if (ctx.has_input(0)) {
       if (!ctx.input_value(0)->is_tensor())

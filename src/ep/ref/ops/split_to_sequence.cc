@@ -24,7 +24,11 @@ class SplitToSequenceKernel : public OpKernel {
     const int64_t dim = x.dim(axis);
     std::vector<int64_t> lengths;
     bool squeeze = false;
+    constexpr int64_t kMaxPieces = int64_t{1} << 24;
     if (!ctx.has_input(1)) {
+      if (dim > kMaxPieces)
+        return ctx.Error(StatusCode::kResourceExhausted,
+                         "splitting " + std::to_string(dim) + " items is too many");
       lengths.assign(static_cast<size_t>(dim), 1);
       squeeze = !keepdims_;
     } else {
@@ -37,6 +41,8 @@ class SplitToSequenceKernel : public OpKernel {
         if (chunk <= 0)
           return ctx.Error(StatusCode::kInvalidArgument,
                            "split must be positive, got " + std::to_string(chunk));
+        if (dim / chunk > kMaxPieces)
+          return ctx.Error(StatusCode::kResourceExhausted, "split produces too many pieces");
         for (int64_t left = dim; left > 0; left -= chunk) lengths.push_back(std::min(chunk, left));
       } else {
         int64_t sum = 0;
