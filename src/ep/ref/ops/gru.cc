@@ -61,6 +61,6 @@ class GruKernel : public OpKernel {
 
 }  // namespace
 
-void Register_gru(KernelRegistry& r) { r.Add("", "GRU", Create<GruKernel>, 7); }
+void Register_gru(KernelRegistry& r) { r.Add("", "GRU", Create<GruKernel>, 1); }
 
 }  // namespace tern::ref

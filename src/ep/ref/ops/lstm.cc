@@ -1,5 +1,6 @@
 // LSTM with gates i (input), o (output), f (forget), c (cell), optional peepholes P = [Pi, Po, Pf]
-// and input_forget (f = 1 - i).
+// and input_forget (f = 1 - i). Opsets 1-6 are accepted too: their output_sequence attribute only
+// said whether Y may be omitted, and Y is computed whenever the model uses it.
 #include "ep/ref/rnn_util.h"
 
 namespace tern::ref {
@@ -54,6 +55,6 @@ class LstmKernel : public OpKernel {
 
 }  // namespace
 
-void Register_lstm(KernelRegistry& r) { r.Add("", "LSTM", Create<LstmKernel>, 7); }
+void Register_lstm(KernelRegistry& r) { r.Add("", "LSTM", Create<LstmKernel>, 1); }
 
 }  // namespace tern::ref

@@ -32,6 +32,6 @@ class RnnKernel : public OpKernel {
 
 }  // namespace
 
-void Register_rnn(KernelRegistry& r) { r.Add("", "RNN", Create<RnnKernel>, 7); }
+void Register_rnn(KernelRegistry& r) { r.Add("", "RNN", Create<RnnKernel>, 1); }
 
 }  // namespace tern::ref
