@@ -64,7 +64,8 @@ class StepAllocator : public OutputAllocator {
                              " does not exist");
     int vid = node_.outputs[output];
     Value& slot = vid >= 0 ? st_.values[vid] : st_.scratch;
-    TERN_RETURN_IF_ERROR(CheckShape(shape, type, (node_.Describe() + " output").c_str()));
+    Status shape_ok = CheckShape(shape, type, "output");
+    if (!shape_ok.ok()) return shape_ok.WithContext(node_.Describe());
     slot = Value();
     slot.kind = Value::Kind::kTensor;
     const Plan* plan = st_.plan.get();

@@ -4,12 +4,13 @@
 
 namespace tern::ref {
 
-Result<Shape> BroadcastShapes(const std::vector<const Shape*>& shapes) {
+Result<Shape> BroadcastShapes(const Shape* const* shapes, size_t count) {
   size_t rank = 0;
-  for (const Shape* s : shapes) rank = std::max(rank, s->rank());
+  for (size_t k = 0; k < count; ++k) rank = std::max(rank, shapes[k]->rank());
   Shape out;
   out.resize(rank, 1);
-  for (const Shape* s : shapes) {
+  for (size_t k = 0; k < count; ++k) {
+    const Shape* s = shapes[k];
     size_t off = rank - s->rank();
     for (size_t i = 0; i < s->rank(); ++i) {
       int64_t d = (*s)[i];
@@ -24,21 +25,31 @@ Result<Shape> BroadcastShapes(const std::vector<const Shape*>& shapes) {
   return out;
 }
 
-std::vector<int64_t> BroadcastStrides(const Shape& in, const Shape& out) {
-  std::vector<int64_t> strides(out.rank(), 0);
+namespace {
+void FillBroadcastStrides(const Shape& in, const Shape& out, Shape& strides) {
+  strides.resize(out.rank(), 0);
+  for (size_t i = 0; i < out.rank(); ++i) strides[i] = 0;
   int64_t stride = 1;
   for (int64_t i = static_cast<int64_t>(in.rank()) - 1; i >= 0; --i) {
     size_t o = out.rank() - in.rank() + static_cast<size_t>(i);
     strides[o] = in[i] == 1 ? 0 : stride;
     stride *= in[i];
   }
-  return strides;
+}
+}  // namespace
+
+std::vector<int64_t> BroadcastStrides(const Shape& in, const Shape& out) {
+  Shape s;
+  FillBroadcastStrides(in, out, s);
+  return s.ToVector();
 }
 
-BroadcastIterator::BroadcastIterator(const Shape& out, const std::vector<const Shape*>& inputs)
-    : rank_(out.rank()), num_inputs_(inputs.size()), total_(out.NumElements()) {
-  dims_ = out.ToVector();
-  for (const Shape* s : inputs) strides_.push_back(BroadcastStrides(*s, out));
+BroadcastIterator::BroadcastIterator(const Shape& out, const Shape* const* inputs, size_t count)
+    : num_inputs_(count), total_(out.NumElements()), dims_(out) {
+  if (count > kInlineInputs) heap_strides_.resize(count - kInlineInputs);
+  for (size_t k = 0; k < count; ++k)
+    FillBroadcastStrides(*inputs[k], out,
+                         k < kInlineInputs ? inline_strides_[k] : heap_strides_[k - kInlineInputs]);
 }
 
 Result<int64_t> NormalizeAxis(int64_t axis, int64_t rank, const char* what) {

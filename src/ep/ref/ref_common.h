@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -101,41 +102,63 @@ Status Visit(DataType type, Fn&& fn) {
   return NotImplemented(std::string("type ") + DataTypeName(type) + " is not supported");
 }
 
-/// Numpy-style broadcast of several shapes.
-Result<Shape> BroadcastShapes(const std::vector<const Shape*>& shapes);
+/// Numpy-style broadcast of several shapes (no heap allocation for ranks up to Shape::kInline).
+Result<Shape> BroadcastShapes(const Shape* const* shapes, size_t count);
+inline Result<Shape> BroadcastShapes(std::initializer_list<const Shape*> shapes) {
+  return BroadcastShapes(shapes.begin(), shapes.size());
+}
+inline Result<Shape> BroadcastShapes(const std::vector<const Shape*>& shapes) {
+  return BroadcastShapes(shapes.data(), shapes.size());
+}
 
 /// Element strides of `in` seen through the broadcast output shape `out` (0 on broadcast dims).
 std::vector<int64_t> BroadcastStrides(const Shape& in, const Shape& out);
 
-/// Walks an output shape in row-major order, tracking an offset per input.
+/// Walks an output shape in row-major order, tracking an offset per input. Allocation-free for
+/// up to kInlineInputs inputs of rank <= Shape::kInline.
 class BroadcastIterator {
  public:
-  BroadcastIterator(const Shape& out, const std::vector<const Shape*>& inputs);
+  static constexpr size_t kInlineInputs = 4;
+  BroadcastIterator(const Shape& out, const Shape* const* inputs, size_t count);
+  BroadcastIterator(const Shape& out, std::initializer_list<const Shape*> inputs)
+      : BroadcastIterator(out, inputs.begin(), inputs.size()) {}
+  BroadcastIterator(const Shape& out, const std::vector<const Shape*>& inputs)
+      : BroadcastIterator(out, inputs.data(), inputs.size()) {}
   /// Calls fn(out_index, in_offsets) for every output element.
   template <typename Fn>
   void ForEach(Fn&& fn) {
-    const int64_t n = total_;
-    if (n == 0) return;
-    std::vector<int64_t> counter(rank_, 0);
-    std::vector<int64_t> off(num_inputs_, 0);
-    for (int64_t i = 0; i < n; ++i) {
-      fn(i, off.data());
-      for (int64_t d = static_cast<int64_t>(rank_) - 1; d >= 0; --d) {
+    if (total_ == 0) return;
+    const int64_t rank = static_cast<int64_t>(dims_.rank());
+    Shape counter;
+    counter.resize(dims_.rank(), 0);
+    int64_t inline_off[kInlineInputs] = {};
+    std::vector<int64_t> heap_off;
+    int64_t* off = inline_off;
+    if (num_inputs_ > kInlineInputs) {
+      heap_off.assign(num_inputs_, 0);
+      off = heap_off.data();
+    }
+    for (int64_t i = 0; i < total_; ++i) {
+      fn(i, static_cast<const int64_t*>(off));
+      for (int64_t d = rank - 1; d >= 0; --d) {
         ++counter[d];
-        for (size_t k = 0; k < num_inputs_; ++k) off[k] += strides_[k][d];
+        for (size_t k = 0; k < num_inputs_; ++k) off[k] += stride(k)[d];
         if (counter[d] < dims_[d]) break;
-        for (size_t k = 0; k < num_inputs_; ++k) off[k] -= strides_[k][d] * dims_[d];
+        for (size_t k = 0; k < num_inputs_; ++k) off[k] -= stride(k)[d] * dims_[d];
         counter[d] = 0;
       }
     }
   }
 
  private:
-  size_t rank_;
+  const Shape& stride(size_t k) const {
+    return k < kInlineInputs ? inline_strides_[k] : heap_strides_[k - kInlineInputs];
+  }
   size_t num_inputs_;
   int64_t total_;
-  std::vector<int64_t> dims_;
-  std::vector<std::vector<int64_t>> strides_;
+  Shape dims_;
+  Shape inline_strides_[kInlineInputs];
+  std::vector<Shape> heap_strides_;
 };
 
 /// Normalises a possibly negative axis into [0, rank); OutOfRange when outside [-rank, rank).
