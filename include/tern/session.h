@@ -18,8 +18,8 @@ struct SessionOptions {
   /// Intra-op threads; 0 picks the number of cores.
   int threads = 0;
   /// Providers in order of preference; a node goes to the first that can run it.
-  /// "ref" (the portable reference provider) is always the last resort unless strict.
-  std::vector<std::string> providers = {"ref"};
+  /// "cpu" (optimized kernels) first, "ref" (the portable reference provider) as the last resort.
+  std::vector<std::string> providers = {"cpu", "ref"};
   /// Fail at load when a node cannot run on the first provider instead of falling back.
   bool strict = false;
   /// Graph optimizations: 0 off, 1 on.

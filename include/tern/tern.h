@@ -61,7 +61,7 @@ tern_options* tern_options_create(void);
 void tern_options_destroy(tern_options* options);
 /** Intra-op threads; 0 picks the number of cores. */
 tern_status tern_options_set_threads(tern_options* options, int threads);
-/** Comma-separated provider names in order of preference, e.g. "ref". */
+/** Comma-separated provider names in order of preference, e.g. "cpu,ref". */
 tern_status tern_options_set_providers(tern_options* options, const char* providers);
 /** Nonzero: fail at load when a node cannot run on the first provider. */
 tern_status tern_options_set_strict(tern_options* options, int strict);

@@ -1,5 +1,7 @@
 #include "ep/provider.h"
 
+#include "ep/cpu/cpu_provider.h"
+
 namespace tern {
 
 void KernelRegistry::Add(const char* domain, const char* op_type, KernelFactory factory,
@@ -50,6 +52,7 @@ class RefProvider : public ExecutionProvider {
 
 Result<std::shared_ptr<ExecutionProvider>> MakeProvider(const std::string& name) {
   if (name == "ref") return std::shared_ptr<ExecutionProvider>(std::make_shared<RefProvider>());
+  if (name == "cpu") return MakeCpuProvider();
   return NotImplemented("unknown execution provider '" + name + "'");
 }
 

@@ -35,7 +35,7 @@ class ExecutionProvider {
   virtual Result<std::unique_ptr<OpKernel>> CreateKernel(const KernelInfo& info) const = 0;
 };
 
-/// Makes a provider by name ("ref", ...); NotImplemented for unknown names.
+/// Makes a provider by name ("cpu", "ref"); NotImplemented for unknown names.
 Result<std::shared_ptr<ExecutionProvider>> MakeProvider(const std::string& name);
 
 /// The reference provider's registry (built once, read-only afterwards).

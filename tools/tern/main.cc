@@ -17,7 +17,7 @@ SessionOptions CommonOptions::ToSessionOptions() const {
 
 static void AddCommon(CLI::App* app, CommonOptions& c) {
   app->add_option("--threads", c.threads, "intra-op threads (0: all cores)");
-  app->add_option("--providers", c.providers, "execution providers in order, e.g. ref")
+  app->add_option("--providers", c.providers, "execution providers in order, e.g. cpu,ref")
       ->delimiter(',');
   app->add_flag("--strict", c.strict, "fail instead of falling back to another provider");
 }

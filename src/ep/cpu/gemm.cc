@@ -29,6 +29,12 @@ void PackAPanels(float* dst, const float* a, size_t m, size_t lda, bool trans, s
 void PackBPanels(float* dst, const float* b, size_t n, size_t ldb, bool trans, size_t j0,
                  size_t cols, size_t k0, size_t kc, size_t nr) {
   for (size_t p = 0; p < cols; p += nr) {
+    if (!trans && j0 + p + nr <= n) {
+      // A full panel of a row-major B: kc contiguous row pieces.
+      for (size_t k = 0; k < kc; ++k, dst += nr)
+        std::memcpy(dst, b + (k0 + k) * ldb + j0 + p, nr * sizeof(float));
+      continue;
+    }
     for (size_t k = 0; k < kc; ++k) {
       for (size_t c = 0; c < nr; ++c) {
         size_t j = j0 + p + c;
@@ -62,8 +68,8 @@ void ApplyEpilogue(const GemmProblem& p, size_t r0, size_t r1, size_t c0, size_t
   }
 }
 
-void RunRegion(const GemmProblem& p, const F32GemmUkernelInfo& uk, size_t r0, size_t r1,
-               size_t c0, size_t c1) {
+void RunRegion(const GemmProblem& p, const F32GemmUkernelInfo& uk, size_t r0, size_t r1, size_t c0,
+               size_t c1) {
   const size_t mr = uk.mr, nr = uk.nr;
   const size_t m_pad = RoundUp(p.m, mr), n_pad = RoundUp(p.n, nr);
   const size_t mc_max = RoundUp(kMcRows, mr);
@@ -79,8 +85,10 @@ void RunRegion(const GemmProblem& p, const F32GemmUkernelInfo& uk, size_t r0, si
         b_block = p.b_packed->data.data() + k0 * n_pad + (jc / nr) * kc * nr;
       } else {
         if (s.b.size < kc * nc_pad) s.b.Resize(kKc * nc_max);
-        if (p.b_pack) (*p.b_pack)(s.b.data(), k0, kc, jc, nc);
-        else PackBPanels(s.b.data(), p.b, p.n, p.ldb, p.b_trans, jc, nc, k0, kc, nr);
+        if (p.b_pack)
+          (*p.b_pack)(s.b.data(), k0, kc, jc, nc);
+        else
+          PackBPanels(s.b.data(), p.b, p.n, p.ldb, p.b_trans, jc, nc, k0, kc, nr);
         b_block = s.b.data();
       }
       for (size_t ic = r0; ic < r1; ic += mc_max) {
@@ -93,12 +101,13 @@ void RunRegion(const GemmProblem& p, const F32GemmUkernelInfo& uk, size_t r0, si
           PackAPanels(s.a.data(), p.a, p.m, p.lda, p.a_trans, ic, mc, k0, kc, mr);
           a_block = s.a.data();
         }
-        for (size_t ip = 0; ip < mc; ip += mr) {
-          const float* ap = a_block + (ip / mr) * kc * mr;
-          const size_t mv = std::min(mr, mc - ip);
-          for (size_t jp = 0; jp < nc; jp += nr) {
-            const float* bp = b_block + (jp / nr) * kc * nr;
-            uk.fn(kc, ap, bp, p.c + (ic + ip) * p.ldc + jc + jp, p.ldc, mv, std::min(nr, nc - jp),
+        // BLIS order: one B micro-panel stays in L1 while the A block (L2) streams past it.
+        for (size_t jp = 0; jp < nc; jp += nr) {
+          const float* bp = b_block + (jp / nr) * kc * nr;
+          const size_t nv = std::min(nr, nc - jp);
+          for (size_t ip = 0; ip < mc; ip += mr) {
+            const float* ap = a_block + (ip / mr) * kc * mr;
+            uk.fn(kc, ap, bp, p.c + (ic + ip) * p.ldc + jc + jp, p.ldc, std::min(mr, mc - ip), nv,
                   k0 > 0);
           }
         }
@@ -119,7 +128,8 @@ void AlignedFloats::Resize(size_t n) {
 
 void ApplyActivation(float* x, size_t n, const Epilogue& e) {
   switch (e.act) {
-    case Activation::kNone: break;
+    case Activation::kNone:
+      break;
     case Activation::kRelu:
       for (size_t i = 0; i < n; ++i) x[i] = x[i] > 0 ? x[i] : 0;
       break;
