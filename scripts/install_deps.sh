@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything Tern needs to build, test and run its demo on Debian 12 (run as root, or
 # with sudo available). Idempotent: does nothing when all packages are present.
+#   scripts/install_deps.sh [--fixtures]   (--fixtures: also what remakes test fixtures)
 set -euo pipefail
 
 PACKAGES=(
@@ -11,7 +12,10 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev
   libboost-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev curl
   espeak-ng sox
+  zlib1g-dev dataset-fashion-mnist
 )
+# Only for remaking the Fashion-MNIST fixture (scripts/train_fashion_cnn.py); large.
+if [[ "${1:-}" == "--fixtures" ]]; then PACKAGES+=(python3-torch); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,4 +1,4 @@
-// The ONNX boundary: model import and TensorProto/SequenceProto/OptionalProto (de)serialisation.
+// The ONNX boundary: model import and export, opset conversion, and TensorProto/SequenceProto/OptionalProto (de)serialisation.
 // libonnx and protobuf are used only inside src/onnx/.
 #pragma once
 
@@ -28,6 +28,13 @@ Result<Tensor> ParseTensor(const std::string& bytes);
 Result<Value> ParseValue(const std::string& bytes, const ir::TypeInfo& type);
 /// Encodes a value as TensorProto (tensors), SequenceProto or OptionalProto.
 Result<std::string> SerializeValue(const Value& value, const std::string& name, bool optional);
+
+/// Serializes a model as ModelProto bytes: initializers inline (raw_data), the inferred types of
+/// intermediate values as value_info. Importing the result gives the same graph.
+Result<std::string> ExportModel(const ir::Model& model);
+/// Rewrites the model for ai.onnx opset `target` with libonnx's version converter (for passes
+/// that insert ops newer than the model's opset); fails when an op cannot be converted.
+Result<ir::Model> ConvertOpset(const ir::Model& model, int64_t target);
 
 /// Reads a whole file, refusing files larger than `max_bytes`.
 Result<std::string> ReadFile(const std::string& path, uint64_t max_bytes);

@@ -144,6 +144,13 @@ std::string CompareValue(const Value& got, const Value& want, double atol, doubl
   return CompareTensor(got.tensor, want.tensor, atol, rtol);
 }
 
+/// Imports, exports and loads the exported bytes: the conformance suite then checks the exporter.
+Result<std::unique_ptr<Session>> LoadRoundTrip(const std::string& path, const SessionOptions& so) {
+  TERN_ASSIGN_OR_RETURN(ir::Model model, onnx::ImportModelFile(path, so.max_model_bytes));
+  TERN_ASSIGN_OR_RETURN(std::string bytes, onnx::ExportModel(model));
+  return Session::LoadFromMemory(bytes.data(), bytes.size(), so);
+}
+
 /// Runs one case; returns "" on success or the reason it failed.
 std::string RunCase(const fs::path& dir, const TestOptions& o) {
   fs::path model = dir / "model.onnx";
@@ -155,7 +162,8 @@ std::string RunCase(const fs::path& dir, const TestOptions& o) {
     model = fs::path(o.models_dir) / (name + ".onnx");
     if (!fs::exists(model)) return "model file " + model.string() + " not found";
   }
-  auto session = Session::Load(model.string(), o.common.ToSessionOptions());
+  auto session = o.roundtrip ? LoadRoundTrip(model.string(), o.common.ToSessionOptions())
+                             : Session::Load(model.string(), o.common.ToSessionOptions());
   if (!session.ok()) return "load: " + session.status().ToString();
   const Session& s = **session;
   std::vector<fs::path> sets;

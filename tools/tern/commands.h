@@ -24,6 +24,7 @@ struct TestOptions {
   double atol = 1e-5;
   double rtol = 1e-3;
   bool verbose = false;
+  bool roundtrip = false;  ///< export each model and run the re-imported copy
   CommonOptions common;
 };
 int RunTest(const TestOptions& o);
@@ -56,6 +57,28 @@ struct BenchOptions {
   CommonOptions common;
 };
 int RunBench(const BenchOptions& o);
+
+struct QuantizeCliOptions {
+  std::string input, output, mode;
+  std::string calibration_dir, eval_dir;
+  std::string method = "minmax";
+  double percentile = 99.999;
+  std::string activation_type = "uint8";
+  bool per_channel = false;
+  std::vector<std::string> exclude_ops, exclude_nodes;
+  bool report = false;
+  std::string report_json;
+  CommonOptions common;
+};
+int RunQuantize(const QuantizeCliOptions& o);
+
+struct EvalOptions {
+  std::string model;
+  std::string fashion_mnist;  ///< data folder; empty: Debian's dataset-fashion-mnist
+  int64_t batch = 100;
+  CommonOptions common;
+};
+int RunEval(const EvalOptions& o);
 
 /// Summary line of a value: dtype, shape, min/max/mean and the first values.
 std::string Summarize(const Value& v);

@@ -1,4 +1,4 @@
-// tern: inspect, run and test ONNX models with libtern.
+// tern: inspect, run, test, quantize and evaluate ONNX models with libtern.
 #include <CLI/CLI.hpp>
 
 #include "commands.h"
@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   t->add_option("--atol", test.atol, "absolute tolerance");
   t->add_option("--rtol", test.rtol, "relative tolerance");
   t->add_flag("-v,--verbose", test.verbose, "print passing cases too");
+  t->add_flag("--roundtrip", test.roundtrip, "run each model after an export/import round trip");
   AddCommon(t, test.common);
 
   RunOptions run;
@@ -64,7 +65,35 @@ int main(int argc, char** argv) {
   b->add_option("--profile", bench.profile, "write a per-node Chrome trace JSON here");
   AddCommon(b, bench.common);
 
+  QuantizeCliOptions quant;
+  auto* q = app.add_subcommand("quantize", "write a quantized copy of a model (fp16, int8)");
+  q->add_option("input", quant.input, "model.onnx")->required();
+  q->add_option("output", quant.output, "quantized.onnx")->required();
+  q->add_option("--mode", quant.mode, "fp16, int8-dynamic or int8-static")->required();
+  q->add_option("--calibration-dir", quant.calibration_dir, "folder of test_data_set_*/input_K.pb");
+  q->add_option("--eval-dir", quant.eval_dir, "inputs for the report (default: calibration)");
+  q->add_option("--method", quant.method, "calibration: minmax, percentile or entropy");
+  q->add_option("--percentile", quant.percentile, "share of values kept by --method percentile");
+  q->add_option("--activation-type", quant.activation_type, "int8-static activations: uint8|int8");
+  q->add_flag("--per-channel", quant.per_channel, "one weight scale per output channel");
+  q->add_option("--exclude-op", quant.exclude_ops, "op type to keep in float (repeatable)");
+  q->add_option("--exclude-node", quant.exclude_nodes, "node name to keep in float (repeatable)");
+  q->add_flag("--report", quant.report, "print sizes and per-output error");
+  q->add_option("--report-json", quant.report_json, "write the report as JSON here");
+  AddCommon(q, quant.common);
+
+  EvalOptions eval;
+  auto* e = app.add_subcommand("eval", "accuracy of an image classifier on a labelled data set");
+  e->add_option("model", eval.model, "model.onnx")->required();
+  e->add_option("--fashion-mnist", eval.fashion_mnist,
+                "Fashion-MNIST idx folder (default /usr/share/datasets/fashion-mnist)")
+      ->expected(0, 1);
+  e->add_option("--batch", eval.batch, "images per run");
+  AddCommon(e, eval.common);
+
   CLI11_PARSE(app, argc, argv);
+  if (q->parsed()) return RunQuantize(quant);
+  if (e->parsed()) return RunEval(eval);
   if (b->parsed()) {
     for (const auto& spec : shape_specs) {
       auto eq = spec.find('=');

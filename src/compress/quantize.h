@@ -1,0 +1,63 @@
+// Model quantization: ir::Model in, ir::Model out (a valid ONNX model that Tern and ONNX
+// Runtime both run).
+//
+//  - fp16: float32 weights stored as float16, each followed by a Cast back to float32, so every
+//    op still computes in float32 and only the file (and resident weights) shrink.
+//  - int8-static: QDQ format. Activation inputs of Conv/MatMul/Gemm get a QuantizeLinear/
+//    DequantizeLinear pair with a scale from calibration; weights are stored as symmetric int8
+//    (per output channel or per tensor) behind a DequantizeLinear, Conv biases as int32 with
+//    scale x_scale * w_scale. A runtime may fuse the pattern into integer kernels.
+//  - int8-dynamic: MatMul/Gemm with constant weights become DynamicQuantizeLinear + MatMulInteger
+//    and a float rescale; Conv weights are stored as int8 behind a DequantizeLinear.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "compress/calibrate.h"
+#include "ir/graph.h"
+#include "tern/status.h"
+
+namespace tern::compress {
+
+enum class QuantMode { kFp16, kInt8Dynamic, kInt8Static };
+Result<QuantMode> ParseQuantMode(const std::string& name);
+
+struct QuantizeOptions {
+  QuantMode mode = QuantMode::kInt8Static;
+  bool per_channel = false;             ///< int8 weights: one scale per output channel
+  bool int8_activations = false;        ///< int8-static: int8 instead of uint8 activations
+  std::set<std::string> exclude_ops;    ///< op types left in float
+  std::set<std::string> exclude_nodes;  ///< node names left in float
+  /// fp16: tensors with fewer elements stay float32 (no size gain; often shape-like parameters).
+  int64_t fp16_min_elements = 16;
+  CalibrationOptions calibration;
+};
+
+/// What a quantization changed, for the report.
+struct QuantizeSummary {
+  int quantized_nodes = 0;
+  int converted_weights = 0;
+  int64_t opset_before = 0;
+  int64_t opset_after = 0;
+};
+
+/// Quantizes a model. int8-static needs `calibration` input sets (ignored otherwise).
+Result<ir::Model> Quantize(const ir::Model& model, const QuantizeOptions& options,
+                           const std::vector<InputSet>& calibration,
+                           QuantizeSummary* summary = nullptr);
+
+// The modes, one file each.
+Status QuantizeFp16(ir::Model& model, const QuantizeOptions& options, QuantizeSummary* summary);
+Status QuantizeInt8Static(ir::Model& model, const QuantizeOptions& options,
+                          const std::vector<InputSet>& calibration, QuantizeSummary* summary);
+Status QuantizeInt8Dynamic(ir::Model& model, const QuantizeOptions& options,
+                           QuantizeSummary* summary);
+
+/// Symmetric int8 weights: q = round(w / scale) in [-127, 127] with one scale per slice along
+/// `axis` (or one for the whole tensor when axis < 0). Returns the int8 tensor and the scales.
+Result<std::pair<Tensor, Tensor>> QuantizeWeightSymmetric(const Tensor& w, int axis);
+
+}  // namespace tern::compress

@@ -1,0 +1,160 @@
+#include "compress/report.h"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+namespace tern::compress {
+
+namespace {
+
+struct Accum {
+  double max_abs = 0, signal = 0, noise = 0, dot = 0, ref_sq = 0, got_sq = 0;
+  int64_t elements = 0;
+};
+
+Status Accumulate(const Value& ref, const Value& got, const std::string& name, Accum& a) {
+  if (!ref.is_tensor() || !got.is_tensor()) return Status::Ok();  // only tensors are measured
+  const Tensor& r = ref.tensor;
+  const Tensor& g = got.tensor;
+  if (r.shape() != g.shape())
+    return InvalidArgument("output '" + name + "': shape " + g.shape().ToString() +
+                           " differs from the float model's " + r.shape().ToString());
+  if (r.dtype() != DataType::kFloat32 || g.dtype() != DataType::kFloat32) return Status::Ok();
+  const float* x = r.data<float>();
+  const float* y = g.data<float>();
+  for (int64_t i = 0; i < r.numel(); ++i) {
+    const double d = static_cast<double>(x[i]) - y[i];
+    a.max_abs = std::max(a.max_abs, std::fabs(d));
+    a.signal += static_cast<double>(x[i]) * x[i];
+    a.noise += d * d;
+    a.dot += static_cast<double>(x[i]) * y[i];
+    a.ref_sq += static_cast<double>(x[i]) * x[i];
+    a.got_sq += static_cast<double>(y[i]) * y[i];
+  }
+  a.elements += r.numel();
+  return Status::Ok();
+}
+
+std::string JsonNumber(double x) {
+  if (std::isinf(x)) return x > 0 ? "1e999" : "-1e999";  // JSON has no infinity; parses as such
+  if (std::isnan(x)) return "null";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", x);
+  return buf;
+}
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+uint64_t WeightBytes(const ir::Model& model) {
+  uint64_t total = 0;
+  for (const ir::Value& v : model.graph->values)
+    if (v.is_initializer) total += v.initializer.nbytes();
+  return total;
+}
+
+Result<std::vector<OutputError>> CompareModels(const std::string& ref_model,
+                                               const std::string& got_model,
+                                               const std::vector<InputSet>& sets, int threads) {
+  SessionOptions so;
+  so.threads = threads;
+  auto ref = Session::LoadFromMemory(ref_model.data(), ref_model.size(), so);
+  if (!ref.ok()) return ref.status().WithContext("float model");
+  auto got = Session::LoadFromMemory(got_model.data(), got_model.size(), so);
+  if (!got.ok()) return got.status().WithContext("compressed model");
+  const auto& names = (*ref)->outputs();
+  if ((*got)->outputs().size() != names.size())
+    return InvalidArgument("the compressed model has a different number of outputs");
+  std::vector<Accum> acc(names.size());
+  std::vector<Value> ref_out, got_out;
+  for (size_t k = 0; k < sets.size(); ++k) {
+    Status st = (*ref)->Run(sets[k], &ref_out);
+    if (!st.ok()) return st.WithContext("float model, set " + std::to_string(k));
+    st = (*got)->Run(sets[k], &got_out);
+    if (!st.ok()) return st.WithContext("compressed model, set " + std::to_string(k));
+    for (size_t o = 0; o < names.size(); ++o)
+      TERN_RETURN_IF_ERROR(Accumulate(ref_out[o], got_out[o], names[o].name, acc[o]));
+  }
+  std::vector<OutputError> errors;
+  for (size_t o = 0; o < names.size(); ++o) {
+    const Accum& a = acc[o];
+    OutputError e;
+    e.name = names[o].name;
+    e.elements = a.elements;
+    e.max_abs = a.max_abs;
+    e.sqnr_db = a.noise > 0 ? 10.0 * std::log10(a.signal / a.noise) : INFINITY;
+    const double norm = std::sqrt(a.ref_sq) * std::sqrt(a.got_sq);
+    e.cosine = norm > 0 ? a.dot / norm : (a.ref_sq == a.got_sq ? 1.0 : 0.0);
+    errors.push_back(e);
+  }
+  return errors;
+}
+
+std::string ReportText(const CompressReport& r) {
+  std::ostringstream os;
+  char buf[256];
+  auto ratio = [](uint64_t a, uint64_t b) { return b ? static_cast<double>(a) / b : 0.0; };
+  os << "mode: " << r.mode << " (" << r.summary.quantized_nodes << " nodes quantized, "
+     << r.summary.converted_weights << " weights converted";
+  if (r.summary.opset_after != r.summary.opset_before)
+    os << ", opset " << r.summary.opset_before << " -> " << r.summary.opset_after;
+  os << ")\n";
+  std::snprintf(buf, sizeof buf, "file size:    %llu -> %llu bytes (%.3fx)\n",
+                static_cast<unsigned long long>(r.file_bytes_before),
+                static_cast<unsigned long long>(r.file_bytes_after),
+                ratio(r.file_bytes_after, r.file_bytes_before));
+  os << buf;
+  std::snprintf(buf, sizeof buf, "weight bytes: %llu -> %llu (%.3fx)\n",
+                static_cast<unsigned long long>(r.weight_bytes_before),
+                static_cast<unsigned long long>(r.weight_bytes_after),
+                ratio(r.weight_bytes_after, r.weight_bytes_before));
+  os << buf;
+  if (r.eval_sets == 0) return os.str();
+  os << "error against float32 on " << r.eval_sets << " input set(s) from " << r.eval_source
+     << ":\n";
+  for (const OutputError& e : r.outputs) {
+    std::snprintf(buf, sizeof buf, "  %-32s max abs %.4g  SQNR %.2f dB  cosine %.6f\n",
+                  e.name.c_str(), e.max_abs, e.sqnr_db, e.cosine);
+    os << buf;
+  }
+  return os.str();
+}
+
+std::string ReportJson(const CompressReport& r) {
+  std::ostringstream os;
+  os << "{\"mode\":" << JsonString(r.mode) << ",\"file_bytes_before\":" << r.file_bytes_before
+     << ",\"file_bytes_after\":" << r.file_bytes_after
+     << ",\"weight_bytes_before\":" << r.weight_bytes_before
+     << ",\"weight_bytes_after\":" << r.weight_bytes_after
+     << ",\"quantized_nodes\":" << r.summary.quantized_nodes
+     << ",\"converted_weights\":" << r.summary.converted_weights
+     << ",\"opset_before\":" << r.summary.opset_before
+     << ",\"opset_after\":" << r.summary.opset_after
+     << ",\"eval_source\":" << JsonString(r.eval_source) << ",\"eval_sets\":" << r.eval_sets
+     << ",\"outputs\":[";
+  for (size_t i = 0; i < r.outputs.size(); ++i) {
+    const OutputError& e = r.outputs[i];
+    os << (i ? "," : "") << "{\"name\":" << JsonString(e.name) << ",\"elements\":" << e.elements
+       << ",\"max_abs\":" << JsonNumber(e.max_abs) << ",\"sqnr_db\":" << JsonNumber(e.sqnr_db)
+       << ",\"cosine\":" << JsonNumber(e.cosine) << "}";
+  }
+  os << "]}\n";
+  return os.str();
+}
+
+}  // namespace tern::compress
