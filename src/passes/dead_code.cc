@@ -1,6 +1,7 @@
 // Dead code removal: drops nodes none of whose outputs is read by another node, a subgraph or the
 // graph's outputs. One backward sweep removes whole dead chains, since removing a node may leave
-// its producers without readers.
+// its producers without readers. Initializers left without readers (weights replaced by folded
+// ones, intermediates of folded chains) are released so their memory can go.
 #include "passes/passes.h"
 
 namespace tern::passes {
@@ -33,6 +34,13 @@ class DeadCode : public Pass {
       for (int v : n.implicit_inputs) --readers[v];
     }
     if (removed) RemoveNodes(g, remove);
+    for (size_t v = 0; v < g.values.size(); ++v) {
+      ir::Value& val = g.values[v];
+      if (val.is_initializer && !val.is_input && readers[v] == 0) {
+        val.is_initializer = false;
+        val.initializer = Tensor();
+      }
+    }
     return removed;
   }
 };

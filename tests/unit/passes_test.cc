@@ -145,6 +145,21 @@ TEST(Passes, ConstantSubexpressionsFoldAndRandomOpsDoNot) {
   EXPECT_FLOAT_EQ(out[0].tensor.data<float>()[3], 1 + std::sqrt(32.0f));
 }
 
+// ConstantOfShape of a constant shape folds when small; a 100 MB result stays a node.
+TEST(Passes, FoldedConstantsAreCappedInSize) {
+  for (int64_t side : {2, 5000}) {
+    ModelBuilder b;
+    b.Input("x", kF, {1}).Output("y", kF, {side, side});
+    Int64Init(b, "shape", {2}, {side, side});
+    b.Node("ConstantOfShape", {"shape"}, {"c"});
+    b.Node("Add", {"c", "x"}, {"y"});
+    std::string bytes = b.Bytes();
+    auto s = Session::LoadFromMemory(bytes.data(), bytes.size());
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    EXPECT_EQ((*s)->OpHistogram()["ConstantOfShape"], side == 2 ? 0 : 1) << side;
+  }
+}
+
 TEST(Passes, DeadNodesGoGraphOutputsStay) {
   ModelBuilder b;
   b.Input("x", kF, {4}).Output("y", kF, {4});
