@@ -22,8 +22,10 @@ struct SessionOptions {
   std::vector<std::string> providers = {"cpu", "ref"};
   /// Fail at load when a node cannot run on the first provider instead of falling back.
   bool strict = false;
-  /// Graph optimizations: 0 off, 1 on.
+  /// Graph optimizations: 0 off, 1 on (the passes in src/passes, run once at load).
   int optimization_level = 1;
+  /// Passes not to run, by name ("constant_folding", "dead_code", ...; `tern inspect` lists them).
+  std::vector<std::string> disabled_passes;
   /// Largest model file accepted, in bytes.
   uint64_t max_model_bytes = uint64_t{4} << 30;
 };
@@ -47,6 +49,20 @@ struct NodePlacement {
   int opset = 0;
   std::string provider;
   std::string reason;
+};
+
+/// What one graph optimization pass did at load.
+struct PassRecord {
+  std::string pass;   ///< e.g. "constant_folding"
+  std::string verb;   ///< "folded", "removed", "fused"
+  int count = 0;      ///< nodes rewritten over the main graph and its subgraphs
+};
+
+/// The optimizer's work at load: node counts (subgraphs included) and one record per pass run.
+struct OptimizationReport {
+  size_t nodes_before = 0;
+  size_t nodes_after = 0;
+  std::vector<PassRecord> passes;  ///< empty when optimization_level is 0
 };
 
 /// Time spent in one node during a profiled run (main graph nodes; subgraphs count in their node).
@@ -86,6 +102,8 @@ class Session {
   const std::vector<NodePlacement>& placements() const;
   /// Statically inferred type of every node output of the main graph: (name, "float32[N,64,?]").
   std::vector<std::pair<std::string, std::string>> ValueTypes() const;
+  /// What the graph optimizations did at load.
+  const OptimizationReport& optimization_report() const;
   /// Op type histogram of the main graph and its subgraphs.
   std::map<std::string, int> OpHistogram() const;
 

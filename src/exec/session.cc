@@ -5,6 +5,7 @@
 #include "exec/executor.h"
 #include "ir/infer.h"
 #include "onnx/onnx_import.h"
+#include "passes/passes.h"
 
 namespace tern {
 
@@ -29,6 +30,7 @@ struct Session::Impl {
   std::vector<IoInfo> outputs;
   std::vector<int> input_positions;  ///< index in graph.inputs of each required input
   std::vector<NodePlacement> placements;
+  OptimizationReport optimization;
   int typed_values = 0, shaped_values = 0, total_values = 0;
 };
 
@@ -78,6 +80,7 @@ struct Session::Builder {
     }
     if (im.providers.empty()) return InvalidArgument("no execution providers");
     const ir::Graph& g = *im.model.graph;
+    // The interface is recorded before the passes so that it is the model's declared one.
     for (size_t i = 0; i < g.inputs.size(); ++i) {
       const ir::Value& v = g.values[g.inputs[i]];
       if (v.is_initializer) continue;
@@ -85,6 +88,14 @@ struct Session::Builder {
       im.input_positions.push_back(static_cast<int>(i));
     }
     for (int v : g.outputs) im.outputs.push_back(MakeIoInfo(g.values[v]));
+    im.optimization.nodes_before = im.optimization.nodes_after = g.TotalNodes();
+    if (options.optimization_level >= 1) {
+      TERN_ASSIGN_OR_RETURN(passes::OptimizeResult opt,
+                            passes::Optimize(im.model, options.disabled_passes));
+      im.optimization.nodes_after = opt.nodes_after;
+      for (const auto& p : opt.passes)
+        im.optimization.passes.push_back(PassRecord{p.pass, p.verb, p.count});
+    }
     ExecConfig config;
     config.providers = im.providers;
     config.strict = options.strict;
@@ -120,6 +131,7 @@ const std::vector<IoInfo>& Session::outputs() const { return impl_->outputs; }
 const std::map<std::string, int64_t>& Session::opsets() const { return impl_->model.opsets; }
 int64_t Session::ir_version() const { return impl_->model.ir_version; }
 const std::vector<NodePlacement>& Session::placements() const { return impl_->placements; }
+const OptimizationReport& Session::optimization_report() const { return impl_->optimization; }
 
 std::map<std::string, int> Session::OpHistogram() const {
   std::map<std::string, int> h;

@@ -32,7 +32,16 @@ int RunInspect(const InspectOptions& o) {
   for (const auto& io : s.outputs())
     std::printf("  %s: %s%s %s\n", io.name.c_str(), kind(io), DataTypeName(io.dtype),
                 io.ShapeString().c_str());
-  std::printf("ops:\n");
+  const OptimizationReport& opt = s.optimization_report();
+  std::printf("nodes: %zu", opt.nodes_after);
+  if (opt.nodes_before != opt.nodes_after)
+    std::printf(" (%zu before optimization)", opt.nodes_before);
+  std::printf("\npasses:");
+  if (opt.passes.empty()) std::printf(" none");
+  for (size_t k = 0; k < opt.passes.size(); ++k)
+    std::printf("%s %s %s %d nodes", k ? "," : "", opt.passes[k].pass.c_str(),
+                opt.passes[k].verb.c_str(), opt.passes[k].count);
+  std::printf("\nops:\n");
   for (const auto& [op, count] : s.OpHistogram()) std::printf("  %-28s %d\n", op.c_str(), count);
   if (o.values) {
     std::printf("values (static inference):\n");

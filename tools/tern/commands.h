@@ -13,6 +13,8 @@ struct CommonOptions {
   int threads = 0;
   std::vector<std::string> providers;
   bool strict = false;
+  int opt_level = 1;
+  std::vector<std::string> disabled_passes;
   SessionOptions ToSessionOptions() const;
 };
 

@@ -11,6 +11,8 @@ SessionOptions CommonOptions::ToSessionOptions() const {
   s.threads = threads;
   if (!providers.empty()) s.providers = providers;
   s.strict = strict;
+  s.optimization_level = opt_level;
+  s.disabled_passes = disabled_passes;
   return s;
 }
 }  // namespace tern::cli
@@ -20,6 +22,8 @@ static void AddCommon(CLI::App* app, CommonOptions& c) {
   app->add_option("--providers", c.providers, "execution providers in order, e.g. cpu,ref")
       ->delimiter(',');
   app->add_flag("--strict", c.strict, "fail instead of falling back to another provider");
+  app->add_option("--opt-level", c.opt_level, "graph optimizations: 0 off, 1 on");
+  app->add_option("--disable-pass", c.disabled_passes, "do not run this pass (repeatable)");
 }
 
 int main(int argc, char** argv) {
