@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -9,6 +10,7 @@
 #include <random>
 
 #include "agent/health.h"
+#include "ep/provider.h"
 #include "fleet/crypto.h"
 #include "fleet/file_util.h"
 
@@ -19,16 +21,37 @@ using fleet::Json;
 
 constexpr int kMaxRootSteps = 64;
 
-std::vector<std::string> SplitList(const std::string& s) {
+// The configured providers that this libtern build has (a config written for a newer build may
+// name more); "ref" when none is left, since every build has it.
+std::vector<std::string> UsableProviders(const std::string& list) {
   std::vector<std::string> out;
   size_t start = 0;
-  while (start <= s.size()) {
-    size_t comma = s.find(',', start);
-    if (comma == std::string::npos) comma = s.size();
-    if (comma > start) out.push_back(s.substr(start, comma - start));
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    if (comma == std::string::npos) comma = list.size();
+    std::string name = list.substr(start, comma - start);
+    if (!name.empty() && MakeProvider(name).ok()) out.push_back(name);
     start = comma + 1;
   }
+  if (out.empty()) out.push_back("ref");
   return out;
+}
+
+// [A-Za-z0-9][A-Za-z0-9._+-]{0,127}, as the hub requires of model and version names.
+bool ValidName(const std::string& s) {
+  if (s.empty() || s.size() > 128 || !std::isalnum(static_cast<unsigned char>(s[0]))) return false;
+  for (char c : s) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '+' &&
+        c != '-') {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string StringOr(const Json& j, const char* key) {
+  auto it = j.is_object() ? j.find(key) : j.end();
+  return j.is_object() && it != j.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
 void Log(const std::string& line) { std::fprintf(stderr, "tern-agent: %s\n", line.c_str()); }
@@ -66,7 +89,7 @@ Agent::Agent(AgentConfig config)
       client_(config_, &stop_),
       slots_(config_.state_dir, crash_),
       telemetry_(config_.state_dir, config_.telemetry_max_reports),
-      providers_(SplitList(config_.providers)) {
+      providers_(UsableProviders(config_.providers)) {
   if (config_.socket_path.empty()) config_.socket_path = config_.state_dir + "/agent.sock";
 }
 
@@ -162,8 +185,9 @@ bool Agent::FailedBefore(const SlotInfo& info) const {
   auto j = ReadJsonFile(config_.state_dir + "/failed.json");
   if (!j.ok() || !j->is_object() || !j->contains(info.model)) return false;
   const Json& f = (*j)[info.model];
-  return f.is_object() && f.value("sha256", "") == info.sha256 &&
-         f.value("manifest_version", int64_t{0}) == info.manifest_version;
+  return f.is_object() && StringOr(f, "sha256") == info.sha256 && f.contains("manifest_version") &&
+         f["manifest_version"].is_number_integer() &&
+         f["manifest_version"].get<int64_t>() == info.manifest_version;
 }
 
 Status Agent::MarkFailed(const SlotInfo& info) {
@@ -239,7 +263,23 @@ Result<SyncOutcome> Agent::Trial(SlotPointer p) {
 
 Status Agent::Recover() {
   auto pointer = slots_.ReadPointer();
-  if (!pointer.ok()) return pointer.status();
+  if (!pointer.ok()) {
+    // A damaged pointer (a disk fault; writes to it are atomic): try a verified slot that did not
+    // fail before, as a trial, so it is health-checked before it serves.
+    Event("pointer_damaged", "", "", pointer.status().ToString());
+    for (const char* slot : {"a", "b"}) {
+      auto info = slots_.VerifySlot(slot);
+      if (!info.ok() || FailedBefore(*info)) continue;
+      const std::string other = SlotStore::Other(slot);
+      SlotPointer p{slot, true, 1, slots_.VerifySlot(other).ok() ? other : ""};
+      TERN_RETURN_IF_ERROR(slots_.WritePointer(p, "repair"));
+      auto r = Trial(p);
+      return r.ok() ? Status::Ok() : r.status();
+    }
+    return ::unlink((config_.state_dir + "/current").c_str()) == 0
+               ? Status::Ok()
+               : IoError("cannot reset pointer");
+  }
   if (!pointer->has_value()) return Status::Ok();  // nothing installed yet
   SlotPointer p = **pointer;
   if (p.trial) {
@@ -286,7 +326,7 @@ Status Agent::EnsureRegistered() {
   if (!reply.is_object() || !reply.contains("token") || !reply["token"].is_string()) {
     return IoError("registration: no token in the reply");
   }
-  Json dev = {{"id", reply.value("id", "")}, {"token", reply["token"]}};
+  Json dev = {{"id", StringOr(reply, "id")}, {"token", reply["token"]}};
   TERN_RETURN_IF_ERROR(
       fleet::WriteFileAtomic(config_.state_dir + "/device.json", dev.dump() + "\n", 0600));
   device_token_ = reply["token"];
@@ -306,7 +346,7 @@ Status Agent::RefreshRoot() {
     TERN_ASSIGN_OR_RETURN(Json env, fleet::ParseJson(r->body));
     TERN_RETURN_IF_ERROR(trust_->UpdateRoot(env));
     TERN_RETURN_IF_ERROR(SaveTrust());
-    Event("root_updated", "", "", "v" + std::to_string(next));
+    Event("root_updated", "", "", std::to_string(next));
   }
   return Status::Ok();
 }
@@ -330,12 +370,17 @@ Result<std::pair<std::string, std::string>> Agent::ResolveTarget() {
         return std::pair<std::string, std::string>();
       return list.status();
     }
+    if (!list->is_object()) return IoError("versions of " + model + ": not an object");
     const Json& vs = (*list)["versions"];
     if (!vs.is_array() || vs.empty() || !vs.back().contains("version") ||
         !vs.back()["version"].is_string()) {
       return std::pair<std::string, std::string>();
     }
     version = vs.back()["version"];
+  }
+  // Both end up in request paths: only plain names (the hub's own rule).
+  if (!ValidName(model) || !ValidName(version)) {
+    return InvalidArgument("target \"" + model + "\" \"" + version + "\" is not a plain name");
   }
   return std::make_pair(model, version);
 }
@@ -349,7 +394,6 @@ Result<std::string> Agent::Fetch(const std::string& sha256, uint64_t size, bool 
     if (crash_points) {
       on_chunk = [this, size](uint64_t on_disk) {
         if (on_disk >= size / 2 && on_disk < size) {
-          ::fdatasync(STDERR_FILENO);
           crash_.Hit("download_mid");
         }
       };

@@ -1,5 +1,7 @@
 #include "agent/config.h"
 
+#include <type_traits>
+
 #include "fleet/canonical_json.h"
 #include "fleet/file_util.h"
 

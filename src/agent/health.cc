@@ -1,5 +1,6 @@
 #include "agent/health.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>

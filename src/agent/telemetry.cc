@@ -30,8 +30,12 @@ Status Telemetry::Init() {
   if (text.ok()) {
     auto j = fleet::ParseJson(*text);
     if (j.ok() && j->is_object()) {
-      next_seq_ = std::max<int64_t>(1, j->value("next_seq", int64_t{1}));
-      dropped_ = j->value("dropped", uint64_t{0});
+      if (j->contains("next_seq") && (*j)["next_seq"].is_number_integer()) {
+        next_seq_ = std::max<int64_t>(1, (*j)["next_seq"].get<int64_t>());
+      }
+      if (j->contains("dropped") && (*j)["dropped"].is_number_unsigned()) {
+        dropped_ = (*j)["dropped"].get<uint64_t>();
+      }
     }
   }
   // A report file newer than the saved counter (a crash between the two writes) wins.

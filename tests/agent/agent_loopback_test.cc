@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <cmath>
 
 #include "agent_test_util.h"
 #include "fleet/crypto.h"
@@ -97,9 +98,9 @@ class AgentLoopback : public ::testing::Test {
     return WaitExit(Spawn(args, env, tmp_ + "/agent.log"));
   }
 
-  Json Status() { return SlurpJson(state_ + "/status.json"); }
+  Json StatusJson() { return SlurpJson(state_ + "/status.json"); }
   std::string ActiveVersion() {
-    Json s = Status();
+    Json s = StatusJson();
     if (!s.is_object() || !s["active"].is_object()) return "";
     return s["active"].value("model_version", "");
   }
@@ -176,12 +177,12 @@ TEST_F(AgentLoopback, FreshInstallThenUpdateWhileServing) {
   WriteConfig();
   ASSERT_EQ(Once(), 0) << Slurp(tmp_ + "/agent.log");
   EXPECT_EQ(ActiveVersion(), "1.0.0");
-  EXPECT_EQ(Status()["active"]["variant"], "fp32");  // the avx1024 variant cannot run here
+  EXPECT_EQ(StatusJson()["active"]["variant"], "fp32");  // the avx1024 variant cannot run here
   struct stat st {};
   ASSERT_EQ(stat((state_ + "/device.json").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_EQ(Once(), 0);  // nothing new: up to date, no second registration
-  EXPECT_EQ(Status()["outcome"], "up_to_date");
+  EXPECT_EQ(StatusJson()["outcome"], "up_to_date");
 
   StartDaemon();
   EXPECT_EQ(ServedW(), 1.0f);
@@ -207,7 +208,7 @@ TEST_F(AgentLoopback, FreshInstallThenUpdateWhileServing) {
   EXPECT_EQ(ServedW(), 2.0f);
   EXPECT_EQ(StopDaemon(), 0);
   EXPECT_EQ(ActiveVersion(), "2.0.0");
-  EXPECT_EQ(Status()["slot"], "b");
+  EXPECT_EQ(StatusJson()["slot"], "b");
 }
 
 TEST_F(AgentLoopback, CorruptedBlobIsRefused) {
@@ -284,7 +285,7 @@ TEST_F(AgentLoopback, HubDownKeepsServingAndQueuesTelemetry) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_EQ(StopDaemon(), 0);
-  EXPECT_EQ(Status()["outcome"], "error");
+  EXPECT_EQ(StatusJson()["outcome"], "error");
   int files = 0;
   for (const auto& e : std::filesystem::directory_iterator(state_ + "/telemetry")) {
     files += e.path().filename().string().size() == 25;
@@ -305,7 +306,7 @@ TEST_F(AgentLoopback, KilledDuringDownloadResumesWithRange) {
   EXPECT_LT(have, AddModel(1).size());
   EXPECT_EQ(Once(), 0) << Slurp(tmp_ + "/agent.log");
   EXPECT_EQ(ActiveVersion(), "1.0.0");
-  EXPECT_EQ(Status()["resumed_from"].get<uint64_t>(), have);
+  EXPECT_EQ(StatusJson()["resumed_from"].get<uint64_t>(), have);
 }
 
 TEST_F(AgentLoopback, HealthCheckFailureRollsBack) {
@@ -323,6 +324,26 @@ TEST_F(AgentLoopback, HealthCheckFailureRollsBack) {
   Publish("4.0.0", 4, 4);
   EXPECT_EQ(Once(), 0);
   EXPECT_EQ(ActiveVersion(), "4.0.0");
+}
+
+TEST_F(AgentLoopback, DamagedPointerOrSlotIsRecovered) {
+  Publish("1.0.0", 1, 1);
+  Publish("2.0.0", 2, 2);
+  WriteConfig();
+  ASSERT_EQ(Once("1.0.0"), 0);
+  ASSERT_EQ(Once("2.0.0"), 0);
+  ASSERT_TRUE(fleet::WriteFileAtomic(state_ + "/current", "{garbage").ok());
+  EXPECT_EQ(Once("2.0.0", {}, "http://127.0.0.1:1"), 1);  // no hub: recovery alone
+  EXPECT_NE(ActiveVersion(), "");
+  // The live slot's model damaged on disk: the agent falls back to the other verified slot.
+  ASSERT_EQ(Once("2.0.0"), 0);
+  const std::string live = StatusJson()["slot"];
+  ASSERT_TRUE(fleet::WriteFileAtomic(state_ + "/slots/" + live + "/model.onnx", "damaged").ok());
+  EXPECT_EQ(Once("2.0.0", {}, "http://127.0.0.1:1"), 1);
+  EXPECT_NE(StatusJson()["slot"], live);
+  EXPECT_NE(ActiveVersion(), "");
+  EXPECT_EQ(Once("2.0.0"), 0);  // and the next sync reinstalls 2.0.0
+  EXPECT_EQ(ActiveVersion(), "2.0.0");
 }
 
 TEST_F(AgentLoopback, DownloadsWaitForConditions) {

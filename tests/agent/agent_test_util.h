@@ -9,8 +9,11 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -130,7 +133,6 @@ class Hub {
     return Trim(out);
   }
   std::string Upload(const std::string& bytes) {
-    HttpReply reply;
     // POST /v1/blobs takes octet-stream; HubClient speaks JSON, so use curl directly.
     std::string cmd;
     const std::string tmp = data_ + ".upload";

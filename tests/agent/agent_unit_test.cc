@@ -10,6 +10,7 @@
 #include "agent/slots.h"
 #include "agent/telemetry.h"
 #include "agent_test_util.h"
+#include "fleet/crypto.h"
 #include "fleet/device_wire.h"
 
 namespace tern::agent {
