@@ -205,12 +205,14 @@ Result<RootMetadata> RootMetadata::FromJson(const Json& body) {
 Json TargetsMetadata::ToJson() const {
   Json vars = Json::array();
   for (const auto& v : variants) {
-    vars.push_back({{"name", v.name},
-                    {"precision", v.precision},
-                    {"provider", v.provider},
-                    {"cpu_features", v.cpu_features},
-                    {"size", v.size},
-                    {"sha256", v.sha256}});
+    Json jv = {{"name", v.name},         {"precision", v.precision},
+               {"provider", v.provider}, {"cpu_features", v.cpu_features},
+               {"size", v.size},         {"sha256", v.sha256}};
+    if (!v.probe_sha256.empty()) {
+      jv["probe_sha256"] = v.probe_sha256;
+      jv["probe_size"] = v.probe_size;
+    }
+    vars.push_back(std::move(jv));
   }
   return {{"_type", "targets"},  {"spec_version", kSpecVersion},
           {"version", version},  {"expires", FormatTime(expires)},
@@ -239,6 +241,13 @@ Result<TargetsMetadata> TargetsMetadata::FromJson(const Json& body) {
     v.size = static_cast<uint64_t>(size);
     TERN_ASSIGN_OR_RETURN(v.sha256, StringField(jv, "sha256"));
     if (!IsSha256Hex(v.sha256)) return Bad("variant " + v.name + " has a malformed sha256");
+    if (jv.contains("probe_sha256")) {
+      TERN_ASSIGN_OR_RETURN(v.probe_sha256, StringField(jv, "probe_sha256"));
+      if (!IsSha256Hex(v.probe_sha256)) return Bad("variant " + v.name + " has a malformed probe");
+      TERN_ASSIGN_OR_RETURN(int64_t probe_size, IntField(jv, "probe_size"));
+      if (probe_size < 0) return Bad("variant " + v.name + " has a negative probe size");
+      v.probe_size = static_cast<uint64_t>(probe_size);
+    }
     if (!names.insert(v.name).second) return Bad("variant name " + v.name + " repeats");
     t.variants.push_back(std::move(v));
   }

@@ -64,6 +64,11 @@ struct TargetVariant {
   std::vector<std::string> cpu_features;   ///< required, e.g. {"avx2", "fma"}
   uint64_t size = 0;
   std::string sha256;                      ///< lowercase hex
+  /// Optional health-check probe: a ustar archive of backend-test files input_K.pb/output_K.pb
+  /// (see docs/agent.md), a blob like the model. Empty when the variant has no probe; the JSON
+  /// then omits both fields, so manifests without probes sign the same bytes as before.
+  std::string probe_sha256;
+  uint64_t probe_size = 0;
 
   bool operator==(const TargetVariant&) const = default;
 };

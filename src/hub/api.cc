@@ -1,6 +1,7 @@
 #include "hub/api.h"
 
 #include <ctime>
+#include <map>
 #include <regex>
 #include <set>
 
@@ -385,6 +386,7 @@ HttpResponse HubApi::PostVersion(const HttpRequest& r) {
   rec.metadata_json = body.value("metadata", Json::object()).dump();
   rec.created_at = Now();
   std::set<std::string> names;
+  std::map<std::string, std::pair<std::string, uint64_t>> probes;  // variant → (sha256, size)
   for (const auto& jv : body["variants"]) {
     if (!jv.is_object()) return ErrorResponse(400, "a variant must be an object");
     VariantRecord v;
@@ -416,6 +418,21 @@ HttpResponse HubApi::PostVersion(const HttpRequest& r) {
     if (!*blob) return ErrorResponse(400, "variant " + v.name + ": blob " + v.blob_sha256 +
                                               " was not uploaded (POST /v1/blobs first)");
     v.size = (*blob)->size;
+    // The probe lives only in the signed manifest (no store column): agents read it from there.
+    if (jv.contains("probe_sha256")) {
+      if (!jv["probe_sha256"].is_string() ||
+          !fleet::IsSha256Hex(jv["probe_sha256"].get<std::string>())) {
+        return ErrorResponse(400,
+                             "variant " + v.name + ": \"probe_sha256\" must name an uploaded blob");
+      }
+      const std::string probe_sha = jv["probe_sha256"].get<std::string>();
+      auto probe = store_->FindBlob(probe_sha);
+      if (!probe.ok()) return StoreError(probe.status());
+      if (!*probe)
+        return ErrorResponse(
+            400, "variant " + v.name + ": probe blob " + probe_sha + " was not uploaded");
+      probes[v.name] = {probe_sha, (*probe)->size};
+    }
     rec.variants.push_back(std::move(v));
   }
 
@@ -427,7 +444,13 @@ HttpResponse HubApi::PostVersion(const HttpRequest& r) {
     t.model = rec.model;
     t.model_version = rec.version;
     for (const auto& v : rec.variants) {
-      t.variants.push_back({v.name, v.precision, v.provider, v.cpu_features, v.size, v.blob_sha256});
+      fleet::TargetVariant tv{v.name,         v.precision, v.provider,
+                              v.cpu_features, v.size,      v.blob_sha256};
+      if (auto p = probes.find(v.name); p != probes.end()) {
+        tv.probe_sha256 = p->second.first;
+        tv.probe_size = p->second.second;
+      }
+      t.variants.push_back(std::move(tv));
     }
     TERN_ASSIGN_OR_RETURN(Json env, keys_->SignTargets(t));
     return env.dump();

@@ -72,6 +72,23 @@ TEST(FleetMetadata, TargetsRoundTrip) {
   EXPECT_EQ(back->model_version, "1.0.0");
 }
 
+TEST(FleetMetadata, ProbeIsOptionalAndSigned) {
+  TargetsMetadata t = MakeTargets(3);
+  // Without a probe the variant JSON has no probe keys, so older manifests keep their bytes.
+  EXPECT_FALSE(t.ToJson()["variants"][0].contains("probe_sha256"));
+  t.variants[0].probe_sha256 = std::string(64, 'e');
+  t.variants[0].probe_size = 1234;
+  auto back = TargetsMetadata::FromJson(t.ToJson());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->variants[0], t.variants[0]);
+  Json bad = t.ToJson();
+  bad["variants"][0]["probe_sha256"] = "nothex";
+  EXPECT_FALSE(TargetsMetadata::FromJson(bad).ok());
+  bad = t.ToJson();
+  bad["variants"][0].erase("probe_size");
+  EXPECT_FALSE(TargetsMetadata::FromJson(bad).ok());
+}
+
 TEST(FleetMetadata, TargetsValidation) {
   Json j = MakeTargets(1).ToJson();
   Json bad = j;

@@ -1,0 +1,101 @@
+// tern-agent's core: keeps one verified model serving and moves it to what the hub assigns.
+//
+// A sync: register (once) → walk the root chain forward → pick the target (the hub's assignment
+// when the hub has that endpoint, else the configured model and version) → fetch and verify the
+// signed manifest (TrustStore, persisted) → choose a variant → download model and probe with
+// resume, check size and SHA-256 → stage into the idle slot → switch the pointer ("trial") →
+// health check → commit and swap the served session, or roll back to the last known good.
+// Every step is durable before the next begins, so a crash anywhere resumes or recovers (see
+// slots.h and the crash points in docs/agent.md).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "agent/capabilities.h"
+#include "agent/config.h"
+#include "agent/crash.h"
+#include "agent/hub_client.h"
+#include "agent/server.h"
+#include "agent/slots.h"
+#include "agent/telemetry.h"
+#include "fleet/trust.h"
+
+namespace tern::agent {
+
+enum class SyncOutcome {
+  kUpToDate,    ///< already running the target
+  kInstalled,   ///< switched to a new version that passed its health check
+  kRolledBack,  ///< the new version failed its health check; the old one serves
+  kDeferred,    ///< a download is waiting for the download conditions
+  kSkipped,     ///< the target failed its health check before; waiting for a newer one
+  kRefused,     ///< metadata or a file failed verification; nothing changed
+  kNoTarget,    ///< nothing published for the configured model yet
+};
+const char* SyncOutcomeName(SyncOutcome o);
+
+class Agent {
+ public:
+  explicit Agent(AgentConfig config);
+  ~Agent();
+
+  /// Prepares the state folder, restores trust and recovers the slots (finishing or undoing an
+  /// interrupted switch) and loads the active model. Works with no hub.
+  Status Init();
+  /// Serves the active model on the configured Unix socket.
+  Status StartServing();
+  /// One round with the hub. Errors are transport or local failures; refusals are outcomes.
+  Result<SyncOutcome> SyncOnce();
+  /// SyncOnce, then records the outcome in STATE/status.json.
+  Result<SyncOutcome> SyncAndReport();
+  /// Cuts a telemetry report and sends what is queued (no error when the hub is away).
+  void FlushTelemetry();
+  /// Syncs and flushes every poll interval (with jitter) until Stop().
+  void RunLoop();
+  void Stop();
+
+  ModelHolder& holder() { return holder_; }
+  int64_t Now() const;
+
+ private:
+  Status EnsureRegistered();
+  Status RefreshRoot();
+  Result<std::pair<std::string, std::string>> ResolveTarget();  // (model, version) or empty
+  Result<std::string> Fetch(const std::string& sha256, uint64_t size, bool crash_points,
+                            DownloadStats* stats);
+  Result<SyncOutcome> Install(const fleet::TargetsMetadata& manifest,
+                              const fleet::TargetVariant& variant);
+  /// Health-checks the trial slot `p` and commits or rolls back.
+  Result<SyncOutcome> Trial(SlotPointer p);
+  Status Rollback(const SlotPointer& from, const std::string& why);
+  Status Recover();
+  Status LoadActive(const std::string& slot, const SlotInfo& info,
+                    std::unique_ptr<Session> session);
+  bool FailedBefore(const SlotInfo& info) const;
+  Status MarkFailed(const SlotInfo& info);
+  Status SaveTrust();
+  void Event(const std::string& kind, const std::string& model, const std::string& version,
+             const std::string& detail);
+  void WriteStatus(const std::string& outcome, const std::string& message);
+
+  AgentConfig config_;
+  CrashPoints crash_;
+  std::atomic<bool> stop_{false};
+  std::mutex wait_mu_;
+  std::condition_variable wait_cv_;
+  HubClient client_;
+  SlotStore slots_;
+  Telemetry telemetry_;
+  ModelHolder holder_;
+  std::unique_ptr<InferenceServer> server_;
+  std::optional<fleet::TrustStore> trust_;
+  std::vector<std::string> providers_;
+  std::string device_token_;
+  uint64_t last_resumed_from_ = 0;
+};
+
+}  // namespace tern::agent

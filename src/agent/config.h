@@ -1,0 +1,62 @@
+// tern-agent's configuration: a JSON file (every key optional except the hub, state folder and
+// model), overridable by command-line flags in tools/tern-agent. See docs/agent.md.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "tern/status.h"
+
+namespace tern::agent {
+
+/// When the agent may download model files. The host (a phone app, a system service) writes
+/// `conditions_file` as {"metered": bool, "charging": bool}; a condition that is required but
+/// cannot be read counts as not met, so a device never spends a metered link by accident.
+struct DownloadConditions {
+  bool require_unmetered = false;
+  bool require_charging = false;
+  std::string conditions_file;
+};
+
+struct AgentConfig {
+  std::string hub_url;     ///< e.g. http://127.0.0.1:8700
+  std::string state_dir;   ///< slots, trust state, device token, telemetry queue
+  std::string root_file;   ///< the initial root.json, provisioned out of band
+  std::string enroll_key;  ///< tern_enr_… (or enroll_key_file)
+  std::string enroll_key_file;
+  std::string device_name;
+  std::string model;  ///< used until the hub hands out assignments
+  std::string version = "latest";
+  std::string socket_path;            ///< default STATE/agent.sock
+  std::string providers = "cpu,ref";  ///< session providers, in order of preference
+
+  int poll_interval_s = 60;
+  int http_timeout_s = 30;
+  int max_attempts = 5;  ///< per request, with exponential backoff and jitter
+  int backoff_initial_ms = 200;
+  int backoff_max_ms = 10000;
+
+  double probe_atol = 1e-4;
+  double probe_rtol = 1e-3;
+  int probe_latency_budget_ms = 2000;  ///< slowest probe run allowed in the health check
+  int max_trial_attempts = 2;          ///< health checks of one install before rolling back
+
+  int telemetry_interval_s = 60;
+  int telemetry_max_reports = 256;  ///< on-disk queue bound; the oldest are dropped
+
+  DownloadConditions conditions;
+  /// Shifts the agent's clock, in seconds (tests of expiry; TERN_AGENT_TIME_OFFSET).
+  int64_t time_offset_s = 0;
+  /// Step at which to _exit(3), for crash tests (TERN_AGENT_CRASH_AT); empty: never.
+  std::string crash_at;
+
+  Status Validate() const;
+};
+
+/// Reads a JSON config file into `config` (keys not present keep their values).
+Status LoadConfigFile(const std::string& path, AgentConfig* config);
+
+/// Whether downloads may start now under `conditions`; `why` says what is missing.
+bool DownloadAllowed(const DownloadConditions& conditions, std::string* why);
+
+}  // namespace tern::agent
