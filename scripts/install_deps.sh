@@ -11,6 +11,7 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev
   libboost-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev curl
   espeak-ng sox
+  zlib1g-dev dataset-fashion-mnist
 )
 
 missing=()
