@@ -246,7 +246,8 @@ Result<TrainingGraph> BuildTrainingGraph(const ir::Graph& forward,
   tg.params = params;
   tg.param_inputs = positions;
 
-  // Which values depend on a parameter, and which nodes lie on the way to the loss.
+  // Which values depend on a parameter; the backward walk only visits nodes whose outputs
+  // received a gradient from the loss.
   const size_t forward_nodes = g.nodes.size();
   std::vector<bool> depends(g.values.size(), false);
   for (const auto& name : params) depends[g.FindValue(name)] = true;
