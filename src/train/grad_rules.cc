@@ -1,6 +1,7 @@
 // Gradient rules: for each supported forward op, the backward nodes that turn the gradients of
 // its outputs into gradients of its inputs. Broadcasting ops reduce with ai.tern.SumTo; Gemm and
 // 2-D MatMul reuse Gemm with transposes; MatMul of higher rank uses Einsum over "...".
+#include <algorithm>
 #include <set>
 
 #include "train/grad_builder.h"
@@ -109,7 +110,9 @@ Status SoftmaxRule(GradBuilder& b, const GradContext& c) {
 
 }  // namespace
 
-std::vector<int> DifferentiableInputs(const ir::Node& n) {
+namespace {
+
+std::vector<int> RuleInputs(const ir::Node& n) {
   const std::string& op = n.op_type;
   if (n.domain == kTern) {
     if (op == "MeanSquaredError") return {0};
@@ -132,6 +135,16 @@ std::vector<int> DifferentiableInputs(const ir::Node& n) {
     return all;
   }
   return {};
+}
+
+}  // namespace
+
+std::vector<int> DifferentiableInputs(const ir::Node& n) {
+  std::vector<int> slots = RuleInputs(n);  // optional inputs (Gemm's C, Conv's B) may be absent
+  slots.erase(std::remove_if(slots.begin(), slots.end(),
+                             [&](int s) { return s >= static_cast<int>(n.inputs.size()); }),
+              slots.end());
+  return slots;
 }
 
 Status EmitGradient(GradBuilder& b, const GradContext& c) {
