@@ -81,6 +81,29 @@ struct EvalOptions {
   CommonOptions common;
 };
 int RunEval(const EvalOptions& o);
+struct TrainOptions {
+  std::string model;
+  std::string data_dir;       ///< backend-test layout (see src/train/dataset.h)
+  std::string fashion_mnist;  ///< idx folder; set when --fashion-mnist is given
+  std::string test_dir;       ///< optional held-out examples for --data
+  std::string out;
+  int epochs = 1;
+  int64_t batch = 32;
+  float lr = 0.01f;
+  std::string optimizer = "sgd";
+  float momentum = 0.9f;
+  float weight_decay = 0.0f;
+  std::string trainable = "all";
+  std::string loss = "sce";
+  int64_t limit = 0;       ///< use only the first N training examples
+  int64_t test_limit = 0;  ///< evaluate on only the first N test examples
+  uint64_t seed = 1;
+  bool frozen_bn = false;
+};
+int RunTrain(const TrainOptions& o);
+
+/// `tern make-model small-cnn OUT.onnx`: writes the Fashion-MNIST CNN with random weights.
+int RunMakeModel(const std::string& kind, const std::string& out, uint64_t seed);
 
 /// Summary line of a value: dtype, shape, min/max/mean and the first values.
 std::string Summarize(const Value& v);

@@ -95,9 +95,58 @@ int main(int argc, char** argv) {
   e->add_option("--batch", eval.batch, "images per run");
   AddCommon(e, eval.common);
 
+  TrainOptions train;
+  bool use_fmnist = false;
+  auto* tr = app.add_subcommand("train", "train a model's initializers and write the updated model");
+  tr->add_option("model", train.model, "model.onnx")->required();
+  auto* data_opt = tr->add_option("--data", train.data_dir,
+                                  "folder of test_data_set_*/input_0.pb + input_1.pb|output_0.pb");
+  auto* fm = tr->add_option("--fashion-mnist", train.fashion_mnist,
+                            "train on Fashion-MNIST idx files (default folder: Debian's)")
+                 ->expected(0, 1)
+                 ->default_str("/usr/share/datasets/fashion-mnist");
+  data_opt->excludes(fm);
+  tr->add_option("--test-data", train.test_dir, "held-out examples for --data (same layout)");
+  tr->add_option("--epochs", train.epochs, "passes over the training data");
+  tr->add_option("--batch", train.batch, "examples per step");
+  tr->add_option("--lr", train.lr, "learning rate");
+  tr->add_option("--optimizer", train.optimizer, "sgd or adam")
+      ->check(CLI::IsMember({"sgd", "adam"}));
+  tr->add_option("--momentum", train.momentum, "SGD momentum");
+  tr->add_option("--weight-decay", train.weight_decay, "L2 penalty");
+  tr->add_option("--trainable", train.trainable, "all, or initializer names separated by commas");
+  tr->add_option("--loss", train.loss, "sce (softmax cross-entropy) or mse")
+      ->check(CLI::IsMember({"sce", "mse"}));
+  tr->add_option("--limit", train.limit, "use only the first N training examples");
+  tr->add_option("--test-limit", train.test_limit, "evaluate on only the first N test examples");
+  tr->add_option("--seed", train.seed, "shuffling seed");
+  tr->add_flag("--frozen-bn", train.frozen_bn, "keep BatchNormalization on running statistics");
+  tr->add_option("--out", train.out, "updated model.onnx")->required();
+
+  std::string mm_kind, mm_out;
+  uint64_t mm_seed = 1;
+  auto* mm = app.add_subcommand("make-model", "write a built-in model with random weights");
+  mm->add_option("kind", mm_kind, "small-cnn (1x28x28 images, 10 classes)")
+      ->required()
+      ->check(CLI::IsMember({"small-cnn"}));
+  mm->add_option("out", mm_out, "model.onnx")->required();
+  mm->add_option("--seed", mm_seed, "weight initialisation seed");
+
   CLI11_PARSE(app, argc, argv);
   if (q->parsed()) return RunQuantize(quant);
   if (e->parsed()) return RunEval(eval);
+  if (tr->parsed()) {
+    use_fmnist = fm->count() > 0;
+    if (use_fmnist && train.fashion_mnist.empty())
+      train.fashion_mnist = "/usr/share/datasets/fashion-mnist";
+    if (!use_fmnist) train.fashion_mnist.clear();
+    if (!use_fmnist && train.data_dir.empty()) {
+      std::fprintf(stderr, "tern train: give --data DIR or --fashion-mnist [DIR]\n");
+      return 2;
+    }
+    return RunTrain(train);
+  }
+  if (mm->parsed()) return RunMakeModel(mm_kind, mm_out, mm_seed);
   if (b->parsed()) {
     for (const auto& spec : shape_specs) {
       auto eq = spec.find('=');
