@@ -19,9 +19,12 @@ HttpResponse StoreError(const Status& st) { return ErrorResponse(500, "store: " 
 
 HttpResponse FromStatus(const Status& st) {
   switch (st.code()) {
-    case StatusCode::kInvalidArgument: return ErrorResponse(400, st.message());
-    case StatusCode::kFailedPrecondition: return ErrorResponse(409, st.message());
-    default: return ErrorResponse(500, st.message());
+    case StatusCode::kInvalidArgument:
+      return ErrorResponse(400, st.message());
+    case StatusCode::kFailedPrecondition:
+      return ErrorResponse(409, st.message());
+    default:
+      return ErrorResponse(500, st.message());
   }
 }
 
@@ -176,8 +179,9 @@ HttpResponse HubApi::Metrics(const HttpRequest&) {
   for (const auto& [g, n] : by_group) {
     out += "tern_fleet_devices{group=\"" + PromLabel(g) + "\"} " + std::to_string(n) + "\n";
   }
-  out += "# HELP tern_fleet_devices_active Devices by the model version they last reported "
-         "running.\n";
+  out +=
+      "# HELP tern_fleet_devices_active Devices by the model version they last reported "
+      "running.\n";
   out += "# TYPE tern_fleet_devices_active gauge\n";
   for (const auto& [mv, n] : by_version) {
     out += "tern_fleet_devices_active{model=\"" + PromLabel(mv.first) + "\",version=\"" +
@@ -207,8 +211,9 @@ HttpResponse HubApi::Metrics(const HttpRequest&) {
   out += "# TYPE tern_rollout_state gauge\n" + state_lines;
   out += "# HELP tern_rollout_stage Each rollout's current stage, from 1.\n";
   out += "# TYPE tern_rollout_stage gauge\n" + stage_lines;
-  out += "# HELP tern_rollout_gate Gate state at the last evaluation: 1 pass, 0 pending, -1 "
-         "fail.\n";
+  out +=
+      "# HELP tern_rollout_gate Gate state at the last evaluation: 1 pass, 0 pending, -1 "
+      "fail.\n";
   out += "# TYPE tern_rollout_gate gauge\n" + gate_lines;
   HttpResponse res;
   res.body = std::move(out);

@@ -58,8 +58,9 @@ std::string RequestMetrics::Render() const {
     out += "tern_hub_requests_total{route=\"" + PromLabel(key.first) + "\",status=\"" +
            std::to_string(key.second) + "\"} " + std::to_string(n) + "\n";
   }
-  out += "# HELP tern_hub_request_duration_seconds Time to handle a request (long-polls "
-         "include their wait), by route.\n";
+  out +=
+      "# HELP tern_hub_request_duration_seconds Time to handle a request (long-polls "
+      "include their wait), by route.\n";
   out += "# TYPE tern_hub_request_duration_seconds histogram\n";
   for (const auto& [route, l] : latency_) {
     const std::string r = "route=\"" + PromLabel(route) + "\"";

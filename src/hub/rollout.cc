@@ -29,8 +29,8 @@ Result<double> NumberField(const Json& obj, const char* key, double fallback, do
   if (!v.is_number()) return InvalidArgument(std::string("\"") + key + "\" must be a number");
   double d = v.get<double>();
   if (!(d >= lo && d <= hi)) {
-    return InvalidArgument(std::string("\"") + key + "\" must be in [" + std::to_string(lo) +
-                           ", " + std::to_string(hi) + "]");
+    return InvalidArgument(std::string("\"") + key + "\" must be in [" + std::to_string(lo) + ", " +
+                           std::to_string(hi) + "]");
   }
   return d;
 }
@@ -55,9 +55,9 @@ Result<RolloutSpec> RolloutSpec::FromJson(const Json& stages, const StageGates& 
                           NumberField(js, "max_error_rate", defaults.max_error_rate, 0, 1));
     TERN_ASSIGN_OR_RETURN(st.gates.max_crash_rate,
                           NumberField(js, "max_crash_rate", defaults.max_crash_rate, 0, 1));
-    TERN_ASSIGN_OR_RETURN(st.gates.max_p95_regression,
-                          NumberField(js, "max_p95_regression", defaults.max_p95_regression, -1,
-                                      100));
+    TERN_ASSIGN_OR_RETURN(
+        st.gates.max_p95_regression,
+        NumberField(js, "max_p95_regression", defaults.max_p95_regression, -1, 100));
     TERN_ASSIGN_OR_RETURN(double soak,
                           NumberField(js, "min_soak_s", double(defaults.min_soak_s), 0, 1e8));
     st.gates.min_soak_s = static_cast<int64_t>(soak);
@@ -87,11 +87,16 @@ Json RolloutSpec::ToJson() const {
 
 const char* RolloutStateName(RolloutState s) {
   switch (s) {
-    case RolloutState::kRunning: return "running";
-    case RolloutState::kPaused: return "paused";
-    case RolloutState::kHalted: return "halted";
-    case RolloutState::kAborted: return "aborted";
-    case RolloutState::kCompleted: return "completed";
+    case RolloutState::kRunning:
+      return "running";
+    case RolloutState::kPaused:
+      return "paused";
+    case RolloutState::kHalted:
+      return "halted";
+    case RolloutState::kAborted:
+      return "aborted";
+    case RolloutState::kCompleted:
+      return "completed";
   }
   return "unknown";
 }
@@ -106,9 +111,12 @@ Result<RolloutState> ParseRolloutState(std::string_view name) {
 
 const char* GateStateName(GateState s) {
   switch (s) {
-    case GateState::kPass: return "pass";
-    case GateState::kPending: return "pending";
-    case GateState::kFail: return "fail";
+    case GateState::kPass:
+      return "pass";
+    case GateState::kPending:
+      return "pending";
+    case GateState::kFail:
+      return "fail";
   }
   return "unknown";
 }
@@ -116,7 +124,8 @@ const char* GateStateName(GateState s) {
 Json StageEvaluation::ToJson() const {
   Json gates_json = Json::array();
   for (const auto& g : gates) {
-    gates_json.push_back({{"gate", g.gate}, {"state", GateStateName(g.state)}, {"reason", g.reason}});
+    gates_json.push_back(
+        {{"gate", g.gate}, {"state", GateStateName(g.state)}, {"reason", g.reason}});
   }
   return {{"verdict", GateStateName(verdict)}, {"gates", gates_json}};
 }
@@ -151,8 +160,8 @@ StageEvaluation EvaluateStage(const RolloutStage& stage, const StageObservation&
                       : (seen.errors > 0 ? 1.0 : 0.0);
     errors.state = rate <= g.max_error_rate ? GateState::kPass : GateState::kFail;
     errors.reason = Percent(rate) + " (max " + Percent(g.max_error_rate) + ", " +
-                    std::to_string(seen.errors) + " errors in " +
-                    std::to_string(seen.inferences) + " inferences)";
+                    std::to_string(seen.errors) + " errors in " + std::to_string(seen.inferences) +
+                    " inferences)";
   }
   ev.gates.push_back(errors);
 
@@ -162,9 +171,9 @@ StageEvaluation EvaluateStage(const RolloutStage& stage, const StageObservation&
                                                    static_cast<double>(seen.reporting_devices)
                                              : 0.0;
     crashes.state = rate <= g.max_crash_rate ? GateState::kPass : GateState::kFail;
-    crashes.reason = std::to_string(seen.failing_devices) + " of " +
-                     std::to_string(seen.reporting_devices) + " devices failing = " +
-                     Percent(rate) + " (max " + Percent(g.max_crash_rate) + ")";
+    crashes.reason =
+        std::to_string(seen.failing_devices) + " of " + std::to_string(seen.reporting_devices) +
+        " devices failing = " + Percent(rate) + " (max " + Percent(g.max_crash_rate) + ")";
   }
   ev.gates.push_back(crashes);
 
@@ -217,10 +226,10 @@ Transition Step(const RolloutPosition& at, const RolloutSpec& spec,
   } else {
     t.next.stage = at.stage + 1;
     t.next.stage_started_at = now;
-    t.reason = "stage " + std::to_string(at.stage + 1) + " passed; promoted to " +
-               Percent(static_cast<double>(
-                           spec.stages[static_cast<size_t>(t.next.stage)].basis_points) /
-                       10000.0);
+    t.reason =
+        "stage " + std::to_string(at.stage + 1) + " passed; promoted to " +
+        Percent(static_cast<double>(spec.stages[static_cast<size_t>(t.next.stage)].basis_points) /
+                10000.0);
   }
   return t;
 }
@@ -235,8 +244,8 @@ Result<RolloutCommand> ParseRolloutCommand(std::string_view name) {
 Result<Transition> Apply(const RolloutPosition& at, RolloutCommand command, int64_t now) {
   Transition t{at, true, ""};
   auto refuse = [&](const char* what) {
-    return Status(StatusCode::kFailedPrecondition, std::string("cannot ") + what + " a " +
-                                                       RolloutStateName(at.state) + " rollout");
+    return Status(StatusCode::kFailedPrecondition,
+                  std::string("cannot ") + what + " a " + RolloutStateName(at.state) + " rollout");
   };
   switch (command) {
     case RolloutCommand::kPause:
@@ -287,8 +296,8 @@ VersionChoice ChooseVersion(const RolloutPosition& at, const RolloutSpec& spec,
     case RolloutState::kRunning:
     case RolloutState::kPaused: {
       if (spec.stages.empty()) return {previous_version, "baseline"};
-      size_t i = std::min(static_cast<size_t>(std::max<int64_t>(at.stage, 0)),
-                          spec.stages.size() - 1);
+      size_t i =
+          std::min(static_cast<size_t>(std::max<int64_t>(at.stage, 0)), spec.stages.size() - 1);
       if (InCohort(point, spec.stages[i])) return {version, "rollout"};
       return {previous_version, "baseline"};
     }

@@ -2,10 +2,10 @@
 // its own (every function takes `now`), so it is tested with a fake clock.
 //
 //   running ──gates pass──▶ next stage (running) … last stage passes ──▶ completed
-//   running ──a gate fails──▶ halted   (devices in the cohort are sent back to the previous version)
-//   running ──pause──▶ paused ──resume──▶ running (the stage's soak and telemetry window restart)
-//   halted  ──resume──▶ running (same stage, fresh window)
-//   running | paused | halted ──abort──▶ aborted (every device gets the previous version)
+//   running ──a gate fails──▶ halted   (devices in the cohort are sent back to the previous
+//   version) running ──pause──▶ paused ──resume──▶ running (the stage's soak and telemetry window
+//   restart) halted  ──resume──▶ running (same stage, fresh window) running | paused | halted
+//   ──abort──▶ aborted (every device gets the previous version)
 //
 // A device's place in the fleet is a point in [0, 10000) from a hash of the rollout id and the
 // device id; a stage at p% takes the points below p*100. The point never changes within a
@@ -14,23 +14,22 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "tern/status.h"
 
 namespace tern::hub {
 
 struct StageGates {
-  int64_t min_devices = 1;          ///< cohort devices that must report the new version
-  double max_error_rate = 0.01;     ///< errors / inferences
-  double max_crash_rate = 0.0;      ///< failing devices / reporting devices
-  double max_p95_regression = -1;   ///< new p95 ≤ old p95 × (1 + this); < 0: no latency gate
-  int64_t min_soak_s = 0;           ///< the stage lasts at least this long
+  int64_t min_devices = 1;         ///< cohort devices that must report the new version
+  double max_error_rate = 0.01;    ///< errors / inferences
+  double max_crash_rate = 0.0;     ///< failing devices / reporting devices
+  double max_p95_regression = -1;  ///< new p95 ≤ old p95 × (1 + this); < 0: no latency gate
+  int64_t min_soak_s = 0;          ///< the stage lasts at least this long
 };
 
 struct RolloutStage {
@@ -62,7 +61,7 @@ struct RolloutPosition {
 struct StageObservation {
   int64_t cohort_devices = 0;     ///< group devices assigned the new version in this stage
   int64_t reporting_devices = 0;  ///< of those, devices that reported on the new version
-  int64_t failing_devices = 0;    ///< of the reporting ones: a crash, failed health check or rollback
+  int64_t failing_devices = 0;  ///< of the reporting ones: a crash, failed health check or rollback
   uint64_t inferences = 0;
   uint64_t errors = 0;
   std::optional<double> p95_ms;           ///< new version, cohort devices

@@ -93,10 +93,11 @@ Result<RolloutRecord> RolloutService::Create(const Json& body) {
   TERN_ASSIGN_OR_RETURN(r.version, name("version", true, ""));
   TERN_ASSIGN_OR_RETURN(r.group, name("group", false, "default"));
   TERN_ASSIGN_OR_RETURN(StageGates defaults, GatesFromJson(body));
-  Json stages = body.contains("stages")
-                    ? body["stages"]
-                    : Json::array({{{"percent", 1}}, {{"percent", 10}}, {{"percent", 50}},
-                                   {{"percent", 100}}});
+  Json stages =
+      body.contains("stages")
+          ? body["stages"]
+          : Json::array(
+                {{{"percent", 1}}, {{"percent", 10}}, {{"percent", 50}}, {{"percent", 100}}});
   TERN_ASSIGN_OR_RETURN(RolloutSpec spec, RolloutSpec::FromJson(stages, defaults));
 
   TERN_ASSIGN_OR_RETURN(auto target, store_->FindVersion(r.model, r.version));
@@ -128,10 +129,10 @@ Result<RolloutRecord> RolloutService::Create(const Json& body) {
   r.reason = "created";
   r.evaluation_json = "{}";
   r.created_at = r.updated_at = now;
-  TERN_ASSIGN_OR_RETURN(bool inserted,
-                        store_->InsertRollout(r, {now, "", r.state, 0, "created"}));
+  TERN_ASSIGN_OR_RETURN(bool inserted, store_->InsertRollout(r, {now, "", r.state, 0, "created"}));
   if (!inserted) {
-    return Conflict("group " + r.group + " has a running or paused rollout; finish, halt or "
+    return Conflict("group " + r.group +
+                    " has a running or paused rollout; finish, halt or "
                     "abort it first");
   }
   if (on_change_) on_change_();
@@ -160,8 +161,8 @@ Result<RolloutService::Observed> RolloutService::Observe(const RolloutRecord& r,
   o.group_devices = static_cast<int64_t>(devices.size());
   o.stage.cohort_devices = static_cast<int64_t>(cohort.size());
 
-  TERN_ASSIGN_OR_RETURN(auto fresh, store_->TelemetryByDevice(r.model, r.version,
-                                                              r.stage_started_at));
+  TERN_ASSIGN_OR_RETURN(auto fresh,
+                        store_->TelemetryByDevice(r.model, r.version, r.stage_started_at));
   std::vector<uint64_t> buckets(kLatencyBuckets, 0);
   for (const auto& t : fresh) {
     if (!cohort.count(t.device_id)) continue;
@@ -176,9 +177,9 @@ Result<RolloutService::Observed> RolloutService::Observe(const RolloutRecord& r,
   o.stage.p95_ms = HistogramQuantile(buckets, 0.95);
 
   if (!r.previous_version.empty()) {
-    TERN_ASSIGN_OR_RETURN(auto base, store_->TelemetryByDevice(
-                                         r.model, r.previous_version,
-                                         r.stage_started_at - kBaselineLookbackS));
+    TERN_ASSIGN_OR_RETURN(auto base,
+                          store_->TelemetryByDevice(r.model, r.previous_version,
+                                                    r.stage_started_at - kBaselineLookbackS));
     std::vector<uint64_t> base_buckets(kLatencyBuckets, 0);
     for (const auto& t : base) {
       if (!by_id.count(t.device_id)) continue;

@@ -60,8 +60,8 @@ Result<std::vector<uint64_t>> Histogram(const Json& report, uint64_t max) {
                            " counts (the last for slower runs)");
   }
   for (size_t i = 0; i < c.size(); ++i) {
-    const bool non_negative = c[i].is_number_unsigned() ||
-                              (c[i].is_number_integer() && c[i].get<int64_t>() >= 0);
+    const bool non_negative =
+        c[i].is_number_unsigned() || (c[i].is_number_integer() && c[i].get<int64_t>() >= 0);
     if (!non_negative || c[i].get<uint64_t>() > max) {
       return InvalidArgument("\"latency_ms.counts\" must be non-negative integers");
     }
@@ -127,8 +127,9 @@ Result<TelemetryBatchRecord> ParseTelemetryBatch(const Json& body, const std::st
     TelemetryEventRecord ev;
     if (!e.contains("type") || !e["type"].is_string() ||
         !KnownEventType(e["type"].get<std::string>())) {
-      return InvalidArgument("event \"type\" must be one of swap, rollback, health_check_passed, "
-                             "health_check_failed, crash, download_failed");
+      return InvalidArgument(
+          "event \"type\" must be one of swap, rollback, health_check_passed, "
+          "health_check_failed, crash, download_failed");
     }
     ev.type = e["type"].get<std::string>();
     TERN_ASSIGN_OR_RETURN(ev.model, NameField(e, "model", true));

@@ -27,11 +27,15 @@ RolloutSpec Spec(std::vector<int> percents, StageGates gates = {}) {
 TEST(RolloutSpec, RefusesBadStages) {
   StageGates g;
   EXPECT_FALSE(RolloutSpec::FromJson(Json::array(), g).ok());
-  EXPECT_FALSE(RolloutSpec::FromJson(Json::parse(R"([{"percent":50},{"percent":10},{"percent":100}])"), g).ok());
+  EXPECT_FALSE(
+      RolloutSpec::FromJson(Json::parse(R"([{"percent":50},{"percent":10},{"percent":100}])"), g)
+          .ok());
   EXPECT_FALSE(RolloutSpec::FromJson(Json::parse(R"([{"percent":10},{"percent":50}])"), g).ok());
-  EXPECT_FALSE(RolloutSpec::FromJson(Json::parse(R"([{"percent":100,"max_error_rate":2}])"), g).ok());
+  EXPECT_FALSE(
+      RolloutSpec::FromJson(Json::parse(R"([{"percent":100,"max_error_rate":2}])"), g).ok());
   EXPECT_FALSE(RolloutSpec::FromJson(Json::parse(R"([{"percent":"all"}])"), g).ok());
-  auto ok = RolloutSpec::FromJson(Json::parse(R"([{"percent":0.5},{"percent":100,"min_soak_s":60}])"), g);
+  auto ok =
+      RolloutSpec::FromJson(Json::parse(R"([{"percent":0.5},{"percent":100,"min_soak_s":60}])"), g);
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(ok->stages[0].basis_points, 50);
   EXPECT_EQ(ok->stages[1].gates.min_soak_s, 60);
@@ -166,7 +170,8 @@ TEST(RolloutChoice, CohortGetsNewRestKeepsOldRollbackReturnsAll) {
   EXPECT_EQ(ChooseVersion(running, spec, "2", "1", 999).version, "2");
   EXPECT_EQ(ChooseVersion(running, spec, "2", "1", 1000).version, "1");
   RolloutPosition paused{RolloutState::kPaused, 0, 0};
-  EXPECT_EQ(ChooseVersion(paused, spec, "2", "1", 5).version, "2") << "a pause freezes, no rollback";
+  EXPECT_EQ(ChooseVersion(paused, spec, "2", "1", 5).version, "2")
+      << "a pause freezes, no rollback";
   RolloutPosition halted{RolloutState::kHalted, 0, 0};
   auto c = ChooseVersion(halted, spec, "2", "1", 5);
   EXPECT_EQ(c.version, "1");
@@ -178,13 +183,17 @@ TEST(RolloutChoice, CohortGetsNewRestKeepsOldRollbackReturnsAll) {
 TEST(Telemetry, ParsesAndRefuses) {
   Json counts = Json::array();
   for (size_t i = 0; i < kLatencyBuckets; ++i) counts.push_back(i == 3 ? 100 : 0);
-  Json body = {{"batch_id", "b1"},
-               {"active", {{"model", "vad"}, {"version", "2"}}},
-               {"reports",
-                {{{"model", "vad"}, {"version", "2"}, {"inferences", 100}, {"errors", 1},
-                  {"latency_ms", {{"bounds", kLatencyBoundsMs}, {"counts", counts}}}}}},
-               {"events", {{{"type", "rollback"}, {"model", "vad"}, {"version", "1"},
-                            {"from_version", "2"}}}}};
+  Json body = {
+      {"batch_id", "b1"},
+      {"active", {{"model", "vad"}, {"version", "2"}}},
+      {"reports",
+       {{{"model", "vad"},
+         {"version", "2"},
+         {"inferences", 100},
+         {"errors", 1},
+         {"latency_ms", {{"bounds", kLatencyBoundsMs}, {"counts", counts}}}}}},
+      {"events",
+       {{{"type", "rollback"}, {"model", "vad"}, {"version", "1"}, {"from_version", "2"}}}}};
   auto b = ParseTelemetryBatch(body, "dev_a", 50);
   ASSERT_TRUE(b.ok()) << b.status().ToString();
   ASSERT_EQ(b->rows.size(), 2u);
@@ -195,11 +204,13 @@ TEST(Telemetry, ParsesAndRefuses) {
   EXPECT_GT(*p95, 5.0);
   EXPECT_LE(*p95, 10.0);
 
-  for (const char* bad : {R"({"reports":[]})", R"({"batch_id":"a b"})",
-                          R"({"batch_id":"x","reports":[{"model":"vad","version":"2","inferences":-1}]})",
-                          R"({"batch_id":"x","events":[{"type":"reboot","model":"m","version":"1"}]})",
-                          R"({"batch_id":"x","reports":[{"model":"../x","version":"2"}]})",
-                          R"({"batch_id":"x","reports":[{"model":"m","version":"2","latency_ms":{"bounds":[1],"counts":[1,2]}}]})"}) {
+  for (
+      const char* bad :
+      {R"({"reports":[]})", R"({"batch_id":"a b"})",
+       R"({"batch_id":"x","reports":[{"model":"vad","version":"2","inferences":-1}]})",
+       R"({"batch_id":"x","events":[{"type":"reboot","model":"m","version":"1"}]})",
+       R"({"batch_id":"x","reports":[{"model":"../x","version":"2"}]})",
+       R"({"batch_id":"x","reports":[{"model":"m","version":"2","latency_ms":{"bounds":[1],"counts":[1,2]}}]})"}) {
     EXPECT_FALSE(ParseTelemetryBatch(Json::parse(bad), "d", 1).ok()) << bad;
   }
 }
@@ -235,8 +246,8 @@ class RolloutServiceTest : public ::testing::Test {
       d.capabilities_json = "{}";
       ASSERT_TRUE(store_->InsertDevice(d, "hash" + std::to_string(i)).ok());
     }
-    service_ = std::make_unique<RolloutService>(store_.get(), [this] { return now_; },
-                                                [this] { ++changes_; });
+    service_ = std::make_unique<RolloutService>(
+        store_.get(), [this] { return now_; }, [this] { ++changes_; });
   }
   void TearDown() override {
     service_.reset();
@@ -350,7 +361,8 @@ TEST_F(RolloutServiceTest, PauseResumeAbortAndRestart) {
   EXPECT_FALSE(service_->Command(id, RolloutCommand::kPause).ok());
   ASSERT_TRUE(service_->Command(id, RolloutCommand::kResume).ok());
   // A new service on a reopened store (a restarted hub) carries on.
-  service_ = std::make_unique<RolloutService>(store_.get(), [this] { return now_; }, nullptr);
+  service_ = std::make_unique<RolloutService>(
+      store_.get(), [this] { return now_; }, nullptr);
   now_ += 1;
   ReportAll("");
   now_ += 60;
