@@ -163,8 +163,8 @@ TEST_F(FleetLoopback, HealthyRolloutWalksEveryStageAcrossARestart) {
   const std::string id =
       CreateRollout("fleet", "2", "1",
                     {{{"percent", 10}, {"min_devices", 2}, {"min_soak_s", 1}},
-                     {{"percent", 50}, {"min_devices", 15}, {"min_soak_s", 1}},
-                     {{"percent", 100}, {"min_devices", 40}, {"min_soak_s", 1}}});
+                     {{"percent", 50}, {"min_devices", 15}, {"min_soak_s", 3}},
+                     {{"percent", 100}, {"min_devices", 40}, {"min_soak_s", 3}}});
   ASSERT_FALSE(id.empty());
   std::vector<int> stages_seen;
   bool restarted = false;
@@ -183,19 +183,25 @@ TEST_F(FleetLoopback, HealthyRolloutWalksEveryStageAcrossARestart) {
     state = s["state"];
     const int stage = s["stage"];
     if (stages_seen.empty() || stages_seen.back() != stage) stages_seen.push_back(stage);
-    if (stage == 2 && !restarted) {
+    if (stage >= 2 && state == "running" && !restarted) {
       // Mid-rollout restart: everything the rollout knows is in the store.
       ASSERT_EQ(hub_->Stop(), 0);
       ASSERT_TRUE(hub_->Start());
       restarted = true;
       Json after = Status(id);
-      EXPECT_EQ(after["stage"], 2) << after.dump();
+      EXPECT_EQ(after["stage"], stage) << after.dump();
       EXPECT_EQ(after["state"], "running");
     }
   }
   ASSERT_EQ(state, "completed") << Status(id).dump(2);
   EXPECT_TRUE(restarted);
-  EXPECT_EQ(stages_seen, (std::vector<int>{1, 2, 3}));
+  EXPECT_GE(stages_seen.size(), 2u);  // polled between rounds: a slow round may skip one
+  // The history has every transition: created at stage 1, promoted to 2 and 3, completed.
+  std::vector<std::pair<std::string, int>> steps;
+  const Json done = Status(id);
+  for (const auto& h : done["history"]) steps.emplace_back(h["to"], h["stage"]);
+  EXPECT_EQ(steps, (std::vector<std::pair<std::string, int>>{
+                       {"running", 1}, {"running", 2}, {"running", 3}, {"completed", 3}}));
   Round("");  // the last devices pick up the new version
   for (const auto& d : devices_) EXPECT_EQ(d.running, "2") << d.id;
   Json s = Status(id);
