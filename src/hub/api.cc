@@ -1,5 +1,6 @@
 #include "hub/api.h"
 
+#include <chrono>
 #include <ctime>
 #include <map>
 #include <regex>
@@ -16,9 +17,38 @@ using fleet::Json;
 
 enum class RouteId {
   kHealth, kRoot, kRootN, kPostBlob, kGetBlob, kListModels, kPostVersion, kListVersions,
-  kGetVersion, kGetManifest, kRegister, kListDevices, kGetDevice
+  kGetVersion, kGetManifest, kRegister, kListDevices, kGetDevice, kPatchDevice, kAssignment,
+  kTelemetry, kPostRollout, kListRollouts, kGetRollout, kRolloutCommand, kMetrics
 };
-enum class Access { kPublic, kAny, kAdmin, kEnroll };
+enum class Access { kPublic, kAny, kAdmin, kEnroll, kDevice };
+
+// Route names for metrics labels.
+const char* RouteName(RouteId id) {
+  switch (id) {
+    case RouteId::kHealth: return "health";
+    case RouteId::kRoot: return "root";
+    case RouteId::kRootN: return "root_n";
+    case RouteId::kPostBlob: return "post_blob";
+    case RouteId::kGetBlob: return "get_blob";
+    case RouteId::kListModels: return "list_models";
+    case RouteId::kPostVersion: return "post_version";
+    case RouteId::kListVersions: return "list_versions";
+    case RouteId::kGetVersion: return "get_version";
+    case RouteId::kGetManifest: return "get_manifest";
+    case RouteId::kRegister: return "register";
+    case RouteId::kListDevices: return "list_devices";
+    case RouteId::kGetDevice: return "get_device";
+    case RouteId::kPatchDevice: return "patch_device";
+    case RouteId::kAssignment: return "assignment";
+    case RouteId::kTelemetry: return "telemetry";
+    case RouteId::kPostRollout: return "post_rollout";
+    case RouteId::kListRollouts: return "list_rollouts";
+    case RouteId::kGetRollout: return "get_rollout";
+    case RouteId::kRolloutCommand: return "rollout_command";
+    case RouteId::kMetrics: return "metrics";
+  }
+  return "unknown";
+}
 
 constexpr const char* kAdminPrefix = "tern_adm_";
 constexpr const char* kEnrollPrefix = "tern_enr_";
@@ -87,9 +117,17 @@ Json VersionJson(const ModelVersionRecord& v, bool with_manifest) {
 }
 
 Json DeviceJson(const DeviceRecord& d) {
+  Json active = nullptr;
+  if (!d.active_model.empty()) {
+    active = {{"model", d.active_model},
+              {"version", d.active_version},
+              {"reported_at", fleet::FormatTime(d.active_at)}};
+  }
   return {{"id", d.id},
           {"name", d.name},
+          {"group", d.group},
           {"capabilities", Json::parse(d.capabilities_json, nullptr, false)},
+          {"active", active},
           {"created_at", fleet::FormatTime(d.created_at)},
           {"last_seen", fleet::FormatTime(d.last_seen)}};
 }
@@ -103,13 +141,9 @@ struct HubApi::Route {
   bool file_body;  ///< the body streams to a temporary file (uploads)
 };
 
-struct HubApi::Principal {
-  enum class Kind { kNone, kAdmin, kEnroll, kDevice } kind = Kind::kNone;
-  std::string id;  ///< key name or device id
-};
-
-HubApi::HubApi(Store* store, BlobStore* blobs, const HubKeys* keys, ApiOptions options)
-    : store_(store), blobs_(blobs), keys_(keys), options_(std::move(options)) {}
+HubApi::HubApi(Store* store, BlobStore* blobs, const HubKeys* keys, FleetServices fleet,
+               ApiOptions options)
+    : store_(store), blobs_(blobs), keys_(keys), fleet_(fleet), options_(std::move(options)) {}
 
 std::string HubApi::NewAdminToken() { return fleet::RandomToken(kAdminPrefix); }
 std::string HubApi::NewEnrollToken() { return fleet::RandomToken(kEnrollPrefix); }
@@ -138,6 +172,14 @@ const HubApi::Route* HubApi::Match(const HttpRequest& r, bool* path_known) const
       {RouteId::kRegister, "POST", Access::kEnroll, false},
       {RouteId::kListDevices, "GET", Access::kAdmin, false},
       {RouteId::kGetDevice, "GET", Access::kAny, false},
+      {RouteId::kPatchDevice, "PATCH", Access::kAdmin, false},
+      {RouteId::kAssignment, "GET", Access::kDevice, false},
+      {RouteId::kTelemetry, "POST", Access::kDevice, false},
+      {RouteId::kPostRollout, "POST", Access::kAdmin, false},
+      {RouteId::kListRollouts, "GET", Access::kAdmin, false},
+      {RouteId::kGetRollout, "GET", Access::kAdmin, false},
+      {RouteId::kRolloutCommand, "POST", Access::kAdmin, false},
+      {RouteId::kMetrics, "GET", Access::kAdmin, false},
   };
   const auto& p = r.path;
   std::set<RouteId> ids;
@@ -158,9 +200,18 @@ const HubApi::Route* HubApi::Match(const HttpRequest& r, bool* path_known) const
     }
     if (p.size() == 2 && s1 == "devices") ids = {RouteId::kListDevices};
     if (p.size() == 3 && s1 == "devices") {
-      ids = {p[2] == "register" ? RouteId::kRegister : RouteId::kGetDevice};
+      ids = p[2] == "register" ? std::set<RouteId>{RouteId::kRegister}
+                               : std::set<RouteId>{RouteId::kGetDevice, RouteId::kPatchDevice};
     }
+    if (p.size() == 4 && s1 == "devices" && p[2] == "self" && p[3] == "assignment") {
+      ids = {RouteId::kAssignment};
+    }
+    if (p.size() == 2 && s1 == "telemetry") ids = {RouteId::kTelemetry};
+    if (p.size() == 2 && s1 == "rollouts") ids = {RouteId::kPostRollout, RouteId::kListRollouts};
+    if (p.size() == 3 && s1 == "rollouts") ids = {RouteId::kGetRollout};
+    if (p.size() == 4 && s1 == "rollouts") ids = {RouteId::kRolloutCommand};
   }
+  if (p.size() == 1 && p[0] == "metrics") ids = {RouteId::kMetrics};
   *path_known = !ids.empty();
   for (const auto& route : kRoutes) {
     if (ids.count(route.id) && r.method == route.method) return &route;
@@ -207,12 +258,16 @@ std::optional<HttpResponse> HubApi::Admit(const HttpRequest& r, BodyPlan* plan) 
   }
   if (!path_known) return ErrorResponse(404, "no such endpoint");
   if (!route) return ErrorResponse(405, "method not allowed");
-  const bool allowed =
-      route->access == Access::kAny
-          ? who->kind != Principal::Kind::kEnroll
-          : route->access == Access::kAdmin
-                ? who->kind == Principal::Kind::kAdmin
-                : (who->kind == Principal::Kind::kAdmin || who->kind == Principal::Kind::kEnroll);
+  bool allowed = false;
+  switch (route->access) {
+    case Access::kPublic: allowed = true; break;
+    case Access::kAny: allowed = who->kind != Principal::Kind::kEnroll; break;
+    case Access::kAdmin: allowed = who->kind == Principal::Kind::kAdmin; break;
+    case Access::kDevice: allowed = who->kind == Principal::Kind::kDevice; break;
+    case Access::kEnroll:
+      allowed = who->kind == Principal::Kind::kAdmin || who->kind == Principal::Kind::kEnroll;
+      break;
+  }
   if (!allowed) return ErrorResponse(403, "this credential may not call this endpoint");
   if (route->file_body) {
     plan->kind = BodyPlan::Kind::kFile;
@@ -220,8 +275,9 @@ std::optional<HttpResponse> HubApi::Admit(const HttpRequest& r, BodyPlan* plan) 
     plan->file_path = blobs_->NewTempPath();
   } else {
     plan->kind = BodyPlan::Kind::kMemory;
-    plan->limit = r.method == "POST" ? options_.max_json_body : 0;
-    if (r.method == "POST") {
+    const bool json_body = r.method == "POST" || r.method == "PATCH";
+    plan->limit = json_body ? options_.max_json_body : 0;
+    if (json_body) {
       const std::string& type = r.Header("content-type");
       if (!type.empty() && type.rfind("application/json", 0) != 0) {
         return ErrorResponse(415, "expected Content-Type: application/json");
@@ -232,9 +288,25 @@ std::optional<HttpResponse> HubApi::Admit(const HttpRequest& r, BodyPlan* plan) 
 }
 
 HttpResponse HubApi::Handle(HttpRequest& r) {
+  auto res = HandleAsync(r, nullptr);
+  return res ? std::move(*res) : ErrorResponse(500, "a request parked without a responder");
+}
+
+void HubApi::Stopping() {
+  if (fleet_.long_poll) fleet_.long_poll->Shutdown();
+}
+
+std::optional<HttpResponse> HubApi::HandleAsync(HttpRequest& r, Responder respond) {
+  const auto start = std::chrono::steady_clock::now();
   bool path_known = false;
   const Route* route = Match(r, &path_known);
   if (!route) return ErrorResponse(404, "no such endpoint");
+  auto record = [metrics = fleet_.metrics, start, name = std::string(RouteName(route->id))](
+                    const HttpResponse& res) {
+    if (!metrics) return;
+    std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    metrics->Record(name, res.status, took.count());
+  };
   Principal who;
   if (route->access != Access::kPublic) {
     auto p = Authenticate(r);  // again: Admit's answer is not carried over
@@ -242,7 +314,25 @@ HttpResponse HubApi::Handle(HttpRequest& r) {
     who = *p;
     if (who.kind == Principal::Kind::kNone) return ErrorResponse(401, "invalid bearer token");
   }
-  switch (route->id) {
+  if (route->id == RouteId::kAssignment) {
+    Responder recorded;
+    if (respond) {
+      recorded = [record, respond = std::move(respond)](HttpResponse res) {
+        record(res);
+        respond(std::move(res));
+      };
+    }
+    auto res = GetAssignment(r, who, std::move(recorded));
+    if (res) record(*res);
+    return res;
+  }
+  HttpResponse res = Dispatch(r, static_cast<int>(route->id), who);
+  record(res);
+  return res;
+}
+
+HttpResponse HubApi::Dispatch(HttpRequest& r, int route_id, const Principal& who) {
+  switch (static_cast<RouteId>(route_id)) {
     case RouteId::kHealth: return Health(r);
     case RouteId::kRoot:
     case RouteId::kRootN: return GetRoot(r);
@@ -256,6 +346,14 @@ HttpResponse HubApi::Handle(HttpRequest& r) {
     case RouteId::kRegister: return RegisterDevice(r);
     case RouteId::kListDevices: return ListDevices(r);
     case RouteId::kGetDevice: return GetDevice(r, who);
+    case RouteId::kPatchDevice: return PatchDevice(r);
+    case RouteId::kAssignment: return ErrorResponse(500, "assignment is not dispatched here");
+    case RouteId::kTelemetry: return PostTelemetry(r, who);
+    case RouteId::kPostRollout: return PostRollout(r);
+    case RouteId::kListRollouts: return ListRollouts(r);
+    case RouteId::kGetRollout: return GetRollout(r);
+    case RouteId::kRolloutCommand: return RolloutCommand(r);
+    case RouteId::kMetrics: return Metrics(r);
   }
   return ErrorResponse(500, "unrouted endpoint");
 }
@@ -496,6 +594,12 @@ HttpResponse HubApi::RegisterDevice(const HttpRequest& r) {
   const Json& body = *parsed;
   if (!body.is_object()) return ErrorResponse(400, "expected a JSON object");
   DeviceRecord d;
+  if (body.contains("group")) {
+    if (!body["group"].is_string() || !ValidName(body["group"].get<std::string>())) {
+      return ErrorResponse(400, "\"group\" is invalid");
+    }
+    d.group = body["group"].get<std::string>();
+  }
   if (body.contains("name")) {
     if (!body["name"].is_string() || !ValidName(body["name"].get<std::string>())) {
       return ErrorResponse(400, "\"name\" is invalid");
@@ -554,6 +658,28 @@ HttpResponse HubApi::GetDevice(const HttpRequest& r, const Principal& who) {
     if (id != who.id) return ErrorResponse(403, "a device may only read itself");
   }
   auto d = store_->FindDevice(id);
+  if (!d.ok()) return StoreError(d.status());
+  if (!*d) return NotFound("device");
+  return JsonResponse(200, DeviceJson(**d));
+}
+
+}  // namespace tern::hub
+
+namespace tern::hub {
+
+HttpResponse HubApi::PatchDevice(const HttpRequest& r) {
+  auto parsed = fleet::ParseJson(r.body, 8);
+  if (!parsed.ok()) return ErrorResponse(400, parsed.status().message());
+  const Json& body = *parsed;
+  if (!body.is_object() || !body.contains("group") || !body["group"].is_string() ||
+      !ValidName(body["group"].get<std::string>())) {
+    return ErrorResponse(400, "expected {\"group\": NAME}");
+  }
+  auto found = store_->SetDeviceGroup(r.path[2], body["group"].get<std::string>());
+  if (!found.ok()) return StoreError(found.status());
+  if (!*found) return NotFound("device");
+  if (fleet_.long_poll) fleet_.long_poll->Notify();  // its assignment may have changed
+  auto d = store_->FindDevice(r.path[2]);
   if (!d.ok()) return StoreError(d.status());
   if (!*d) return NotFound("device");
   return JsonResponse(200, DeviceJson(**d));

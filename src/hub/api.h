@@ -16,6 +16,9 @@
 #include "hub/blob_store.h"
 #include "hub/http_types.h"
 #include "hub/hub_keys.h"
+#include "hub/long_poll.h"
+#include "hub/metrics.h"
+#include "hub/rollout_service.h"
 #include "hub/store.h"
 
 namespace tern::hub {
@@ -25,14 +28,27 @@ struct ApiOptions {
   uint64_t max_blob_bytes = 4ull << 30;     ///< bytes per uploaded blob
   int64_t manifest_ttl_s = 365 * 86400;     ///< how long a signed manifest stays valid
   std::function<int64_t()> clock;           ///< Unix seconds; defaults to the system clock
+  int64_t poll_interval_s = 60;             ///< Retry-After for assignment polls (±20% jitter)
+  int64_t max_poll_wait_s = 60;             ///< longest long-poll ("wait" is clamped to it)
+};
+
+/// The rollout, long-poll and metrics parts the API hands requests to (owned by the Hub).
+struct FleetServices {
+  RolloutService* rollouts = nullptr;
+  LongPoll* long_poll = nullptr;
+  RequestMetrics* metrics = nullptr;
 };
 
 class HubApi final : public HttpHandler {
  public:
-  HubApi(Store* store, BlobStore* blobs, const HubKeys* keys, ApiOptions options);
+  HubApi(Store* store, BlobStore* blobs, const HubKeys* keys, FleetServices fleet,
+         ApiOptions options);
 
   std::optional<HttpResponse> Admit(const HttpRequest& head, BodyPlan* plan) override;
+  /// Like HandleAsync, but a long-poll answers at once.
   HttpResponse Handle(HttpRequest& request) override;
+  std::optional<HttpResponse> HandleAsync(HttpRequest& request, Responder respond) override;
+  void Stopping() override;
 
   /// Prefix + hash helpers shared with the CLI (`tern-hub keys create`).
   static std::string NewAdminToken();
@@ -40,12 +56,16 @@ class HubApi final : public HttpHandler {
   static std::string TokenHash(const std::string& token);
 
  private:
-  struct Principal;
+  struct Principal {
+    enum class Kind { kNone, kAdmin, kEnroll, kDevice } kind = Kind::kNone;
+    std::string id;  ///< key name or device id
+  };
   struct Route;
   Result<Principal> Authenticate(const HttpRequest& request);
   const Route* Match(const HttpRequest& request, bool* path_known) const;
   int64_t Now() const;
 
+  HttpResponse Dispatch(HttpRequest& r, int route_id, const Principal& who);
   HttpResponse Health(const HttpRequest& r);
   HttpResponse GetRoot(const HttpRequest& r);
   HttpResponse PostBlob(HttpRequest& r);
@@ -58,10 +78,22 @@ class HubApi final : public HttpHandler {
   HttpResponse RegisterDevice(const HttpRequest& r);
   HttpResponse ListDevices(const HttpRequest& r);
   HttpResponse GetDevice(const HttpRequest& r, const Principal& who);
+  HttpResponse PatchDevice(const HttpRequest& r);
+  // api_fleet.cc: rollouts, assignments, telemetry, metrics.
+  std::optional<HttpResponse> GetAssignment(const HttpRequest& r, const Principal& who,
+                                            Responder respond);
+  HttpResponse PostTelemetry(const HttpRequest& r, const Principal& who);
+  HttpResponse PostRollout(const HttpRequest& r);
+  HttpResponse ListRollouts(const HttpRequest& r);
+  HttpResponse GetRollout(const HttpRequest& r);
+  HttpResponse RolloutCommand(const HttpRequest& r);
+  HttpResponse Metrics(const HttpRequest& r);
+  int64_t JitteredPollInterval() const;
 
   Store* store_;
   BlobStore* blobs_;
   const HubKeys* keys_;
+  FleetServices fleet_;
   ApiOptions options_;
 };
 

@@ -222,14 +222,21 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Dispatch() {
-    HttpResponse response;
+    std::optional<HttpResponse> response;
+    // A parked request is answered later from another thread; the answer hops back onto this
+    // session's strand. The session stays alive through the responder's reference.
+    auto respond = [self = shared_from_this()](HttpResponse r) {
+      asio::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
+        self->Send(std::move(r), false);
+      });
+    };
     try {
-      response = server_->handler->Handle(request_);
+      response = server_->handler->HandleAsync(request_, std::move(respond));
     } catch (const std::exception& e) {
       response = ErrorResponse(500, "internal error");
     }
     RemoveBodyFile();
-    Send(std::move(response), false);
+    if (response) Send(std::move(*response), false);
   }
 
   void SendError(int status, const std::string& message, bool close) {
@@ -343,6 +350,7 @@ void HttpServer::Impl::BeginStop() {
       if (auto s = w.lock()) live.push_back(std::move(s));
     }
   }
+  handler->Stopping();  // parked long-polls answer now instead of at their deadline
   if (live.empty()) return;
   for (auto& s : live) {
     // Each session's own strand: Shutdown touches its state.

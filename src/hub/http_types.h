@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -83,6 +84,15 @@ class HttpHandler {
   /// the body. An early answer closes the connection when a body was announced.
   virtual std::optional<HttpResponse> Admit(const HttpRequest& head, BodyPlan* plan) = 0;
   virtual HttpResponse Handle(HttpRequest& request) = 0;
+
+  using Responder = std::function<void(HttpResponse)>;
+  /// Answers now, or returns nullopt and later calls `respond` exactly once, from any thread
+  /// (long-polls park this way instead of holding a server thread). Defaults to Handle().
+  virtual std::optional<HttpResponse> HandleAsync(HttpRequest& request, Responder respond) {
+    return Handle(request);
+  }
+  /// The server is stopping: answer parked requests now.
+  virtual void Stopping() {}
 };
 
 }  // namespace tern::hub

@@ -1,5 +1,7 @@
 #include "hub/hub.h"
 
+#include <chrono>
+#include <cstdio>
 #include <ctime>
 
 #include "fleet/file_util.h"
@@ -18,7 +20,30 @@ Result<std::unique_ptr<Store>> OpenMigrated(const std::string& data_dir, const s
 
 }  // namespace
 
-Hub::~Hub() = default;
+Hub::~Hub() {
+  {
+    std::lock_guard<std::mutex> lock(evaluator_mu_);
+    evaluator_stop_ = true;
+  }
+  evaluator_cv_.notify_all();
+  if (evaluator_.joinable()) evaluator_.join();
+  // Parked long-polls hold server sessions: answer them while the server still exists.
+  if (long_poll_) long_poll_->Shutdown();
+}
+
+void Hub::EvaluateLoop(int64_t interval_ms) {
+  std::unique_lock<std::mutex> lock(evaluator_mu_);
+  while (!evaluator_cv_.wait_for(lock, std::chrono::milliseconds(interval_ms),
+                                 [this] { return evaluator_stop_; })) {
+    lock.unlock();
+    auto changed = rollouts_->Tick();
+    if (!changed.ok()) {
+      std::fprintf(stderr, "tern-hub: rollout evaluation: %s\n",
+                   changed.status().ToString().c_str());
+    }
+    lock.lock();
+  }
+}
 
 Result<std::unique_ptr<Hub>> Hub::Start(const HubOptions& options) {
   if (options.data_dir.empty()) return InvalidArgument("--data is required");
@@ -40,9 +65,17 @@ Result<std::unique_ptr<Hub>> Hub::Start(const HubOptions& options) {
         hub->store_->InsertApiKey("admin", "admin", HubApi::TokenHash(token), Now()));
   }
 
+  hub->metrics_ = std::make_unique<RequestMetrics>();
+  hub->long_poll_ = std::make_unique<LongPoll>();
+  std::function<int64_t()> clock = options.api.clock ? options.api.clock : Now;
+  hub->rollouts_ = std::make_unique<RolloutService>(
+      hub->store_.get(), clock, [poll = hub->long_poll_.get()] { poll->Notify(); });
+  FleetServices fleet{hub->rollouts_.get(), hub->long_poll_.get(), hub->metrics_.get()};
   hub->api_ = std::make_unique<HubApi>(hub->store_.get(), hub->blobs_.get(), hub->keys_.get(),
-                                       options.api);
+                                       fleet, options.api);
   TERN_ASSIGN_OR_RETURN(hub->server_, HttpServer::Start(options.http, hub->api_.get()));
+  const int64_t interval = std::max<int64_t>(options.evaluate_interval_ms, 10);
+  hub->evaluator_ = std::thread([raw = hub.get(), interval] { raw->EvaluateLoop(interval); });
   if (!options.port_file.empty()) {
     TERN_RETURN_IF_ERROR(
         fleet::WriteFileAtomic(options.port_file, std::to_string(hub->port()) + "\n", 0644));

@@ -2,9 +2,12 @@
 // tools/tern-hub is a thin command line around this.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "hub/api.h"
 #include "hub/http_server.h"
@@ -17,6 +20,7 @@ struct HubOptions {
   HttpServerOptions http;
   ApiOptions api;
   std::string port_file;  ///< when set, the bound port is written there once listening
+  int64_t evaluate_interval_ms = 1000;  ///< how often rollout gates are evaluated
 };
 
 class Hub {
@@ -33,11 +37,21 @@ class Hub {
 
  private:
   Hub() = default;
+  void EvaluateLoop(int64_t interval_ms);
+
   std::unique_ptr<Store> store_;
   std::unique_ptr<BlobStore> blobs_;
   std::unique_ptr<HubKeys> keys_;
+  std::unique_ptr<RequestMetrics> metrics_;
+  std::unique_ptr<LongPoll> long_poll_;
+  std::unique_ptr<RolloutService> rollouts_;
   std::unique_ptr<HubApi> api_;
   std::unique_ptr<HttpServer> server_;
+  // The rollout evaluator: a thread that ticks the gates until the hub is destroyed.
+  std::mutex evaluator_mu_;
+  std::condition_variable evaluator_cv_;
+  bool evaluator_stop_ = false;
+  std::thread evaluator_;
 };
 
 /// Adds an API key ("admin" or "enroll") to the hub's store and returns its token (shown once).

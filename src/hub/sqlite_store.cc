@@ -229,9 +229,9 @@ class SqliteStore final : public Store {
     std::lock_guard<std::mutex> lock(mu_);
     TERN_ASSIGN_OR_RETURN(
         Stmt s, Prepare("INSERT INTO devices (id, name, token_hash, capabilities, created_at, "
-                        "last_seen) VALUES (?, ?, ?, ?, ?, ?)"));
+                        "last_seen, device_group) VALUES (?, ?, ?, ?, ?, ?, ?)"));
     return s.Bind(d.id).Bind(d.name).Bind(token_hash).Bind(d.capabilities_json)
-        .Bind(d.created_at).Bind(d.last_seen).Run();
+        .Bind(d.created_at).Bind(d.last_seen).Bind(d.group).Run();
   }
 
   Result<std::optional<DeviceRecord>> FindDeviceByToken(const std::string& token_hash) override {
@@ -266,12 +266,16 @@ class SqliteStore final : public Store {
     return s.Bind(now).Bind(id).Run();
   }
 
+#include "hub/sqlite_store_fleet.inc"
+
  private:
   static constexpr const char* kDeviceColumns =
-      "SELECT id, name, capabilities, created_at, last_seen FROM devices";
+      "SELECT id, name, capabilities, created_at, last_seen, device_group, active_model, "
+      "active_version, active_at FROM devices";
 
   static DeviceRecord DeviceFromRow(Stmt& s) {
-    return DeviceRecord{s.Text(0), s.Text(1), s.Text(2), s.Int(3), s.Int(4)};
+    return DeviceRecord{s.Text(0), s.Text(1), s.Text(2), s.Int(3), s.Int(4),
+                        s.Text(5), s.Text(6), s.Text(7), s.Int(8)};
   }
 
   Result<std::optional<DeviceRecord>> OneDevice(Stmt& s) {

@@ -55,6 +55,78 @@ struct DeviceRecord {
   std::string capabilities_json;
   int64_t created_at = 0;
   int64_t last_seen = 0;
+  std::string group = "default";  ///< rollouts target groups
+  std::string active_model;        ///< what the device last said it runs ("" = unknown)
+  std::string active_version;
+  int64_t active_at = 0;
+};
+
+/// A staged rollout. The state machine (hub/rollout.h) interprets `state`, `stage` and `spec`;
+/// the store only keeps them, so every transition is one compare-and-set on `revision`.
+struct RolloutRecord {
+  std::string id;
+  std::string model;
+  std::string version;
+  std::string previous_version;  ///< what the group returns to on rollback ("" = nothing)
+  std::string group;
+  std::string spec_json;        ///< stages and gates
+  std::string state;            ///< running, paused, halted, aborted, completed
+  int64_t stage = 0;            ///< index into the spec's stages
+  int64_t stage_started_at = 0;
+  std::string reason;           ///< why the last transition happened
+  std::string evaluation_json;  ///< the last gate evaluation
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+  int64_t revision = 0;  ///< bumped by every update
+};
+
+struct RolloutEventRecord {
+  int64_t at = 0;
+  std::string from_state;
+  std::string to_state;
+  int64_t stage = 0;
+  std::string reason;
+};
+
+/// Counts for one model version from one batch; `failures` are failed health checks and
+/// agent rollbacks away from the version.
+struct TelemetryRow {
+  std::string model;
+  std::string version;
+  uint64_t inferences = 0;
+  uint64_t errors = 0;
+  uint64_t crashes = 0;
+  uint64_t failures = 0;
+  std::vector<uint64_t> latency_buckets;  ///< counts per hub bucket (hub/telemetry.h)
+};
+
+struct TelemetryEventRecord {
+  std::string type;
+  std::string model;
+  std::string version;
+  std::string from_version;
+  int64_t at = 0;
+  std::string detail;
+};
+
+struct TelemetryBatchRecord {
+  std::string device_id;
+  std::string batch_id;
+  int64_t received_at = 0;
+  std::vector<TelemetryRow> rows;
+  std::vector<TelemetryEventRecord> events;
+  std::string active_model;  ///< "" = the batch does not say
+  std::string active_version;
+};
+
+/// One device's sums over a window for one model version.
+struct DeviceTelemetry {
+  std::string device_id;
+  uint64_t inferences = 0;
+  uint64_t errors = 0;
+  uint64_t crashes = 0;
+  uint64_t failures = 0;
+  std::vector<uint64_t> latency_buckets;
 };
 
 class Store {
@@ -94,6 +166,34 @@ class Store {
   virtual Result<std::optional<DeviceRecord>> FindDevice(const std::string& id) = 0;
   virtual Result<std::vector<DeviceRecord>> ListDevices() = 0;
   virtual Status TouchDevice(const std::string& id, int64_t now) = 0;
+  /// False when no such device.
+  virtual Result<bool> SetDeviceGroup(const std::string& id, const std::string& group) = 0;
+  virtual Result<std::vector<DeviceRecord>> ListDevicesInGroup(const std::string& group) = 0;
+
+  // ---- rollouts ----
+  /// Inserts `rollout` with its first event unless its group already has a running or paused
+  /// rollout (checked in the same transaction); false then, and nothing changes.
+  virtual Result<bool> InsertRollout(const RolloutRecord& rollout,
+                                     const RolloutEventRecord& created) = 0;
+  virtual Result<std::optional<RolloutRecord>> FindRollout(const std::string& id) = 0;
+  virtual Result<std::vector<RolloutRecord>> ListRollouts() = 0;
+  /// The group's newest rollout, in any state.
+  virtual Result<std::optional<RolloutRecord>> LatestRolloutForGroup(const std::string& group) = 0;
+  /// Compare-and-set: stores `rollout` with revision + 1 only when the stored revision still
+  /// equals `rollout.revision`, and appends `event` in the same transaction. False on a conflict
+  /// (another writer, e.g. a second hub replica, got there first).
+  virtual Result<bool> UpdateRollout(const RolloutRecord& rollout,
+                                     const std::optional<RolloutEventRecord>& event) = 0;
+  virtual Result<std::vector<RolloutEventRecord>> ListRolloutEvents(const std::string& id) = 0;
+
+  // ---- telemetry ----
+  /// Stores a batch, its rows and events and the device's active version in one transaction.
+  /// False (and nothing changes) when the device sent this batch id before.
+  virtual Result<bool> InsertTelemetryBatch(const TelemetryBatchRecord& batch) = 0;
+  /// Per-device sums for one model version over batches received at or after `since`.
+  virtual Result<std::vector<DeviceTelemetry>> TelemetryByDevice(const std::string& model,
+                                                                 const std::string& version,
+                                                                 int64_t since) = 0;
 };
 
 /// Opens the store named by `url`: "" or "sqlite:PATH" (default: DATA/hub.db);

@@ -19,181 +19,16 @@
 #include "fleet/crypto.h"
 #include "fleet/file_util.h"
 #include "fleet/trust.h"
+#include "hub_process.h"
 
 namespace tern::hub {
 namespace {
 
 using fleet::Json;
-
-struct Reply {
-  long status = 0;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-  Json json() const { return Json::parse(body, nullptr, false); }
-};
-
-size_t OnBody(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-size_t OnHeader(char* data, size_t size, size_t n, void* out) {
-  std::string line(data, size * n);
-  auto colon = line.find(':');
-  if (colon != std::string::npos) {
-    std::string name = line.substr(0, colon);
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    std::string value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ')) value.erase(0, 1);
-    while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) value.pop_back();
-    (*static_cast<std::map<std::string, std::string>*>(out))[name] = value;
-  }
-  return size * n;
-}
-
-std::string ReadText(const std::string& path) {
-  auto r = fleet::ReadFile(path);
-  return r.ok() ? *r : "";
-}
-
-std::string Trimmed(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  return s;
-}
-
-class HubProcess {
- public:
-  explicit HubProcess(std::string data_dir) : data_(std::move(data_dir)) {}
-  ~HubProcess() { Kill(); }
-
-  // Starts the hub and waits (bounded) until /v1/health answers 200.
-  bool Start() {
-    std::string port_file = data_ + ".port";
-    std::filesystem::remove(port_file);
-    std::vector<std::string> args = {TERN_HUB_BINARY, "serve", "--data", data_, "--listen",
-                                     "127.0.0.1:0", "--port-file", port_file, "--threads", "2",
-                                     "--max-upload-mb", "2"};
-    pid_ = fork();
-    if (pid_ == 0) {
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    for (int i = 0; i < 200; ++i) {  // up to 10 s
-      std::string text = Trimmed(ReadText(port_file));
-      if (!text.empty()) {
-        port_ = std::stoi(text);
-        break;
-      }
-      int status;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return false;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    for (int i = 0; i < 100 && port_ > 0; ++i) {
-      if (Get("/v1/health").status == 200) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
-  }
-
-  // SIGTERM, then waits (bounded) for a clean exit. Returns the exit status or -1.
-  int Stop() {
-    if (pid_ <= 0) return -1;
-    kill(pid_, SIGTERM);
-    for (int i = 0; i < 200; ++i) {  // up to 10 s
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    Kill();
-    return -1;
-  }
-
-  void Kill() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-      pid_ = -1;
-    }
-  }
-
-  struct Options {
-    std::string method = "GET";
-    std::string token;
-    std::vector<std::string> headers;
-    std::string body;
-    bool has_body = false;
-    std::string raw_target;  // sent verbatim as the request target
-  };
-
-  Reply Call(const std::string& path, const Options& o) const {
-    Reply reply;
-    CURL* curl = curl_easy_init();
-    std::string url = "http://127.0.0.1:" + std::to_string(port_) + path;
-    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 20L);
-    curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &reply.headers);
-    if (!o.raw_target.empty()) curl_easy_setopt(curl, CURLOPT_REQUEST_TARGET, o.raw_target.c_str());
-    if (o.method == "HEAD") {
-      curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-    } else if (o.method != "GET") {
-      curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, o.method.c_str());
-    }
-    if (o.has_body || !o.body.empty()) {
-      curl_easy_setopt(curl, CURLOPT_POSTFIELDS, o.body.data());
-      curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(o.body.size()));
-    }
-    curl_slist* list = nullptr;
-    if (!o.token.empty()) list = curl_slist_append(list, ("Authorization: Bearer " + o.token).c_str());
-    for (const auto& h : o.headers) list = curl_slist_append(list, h.c_str());
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-    CURLcode rc = curl_easy_perform(curl);
-    if (rc == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply.status);
-    curl_slist_free_all(list);
-    curl_easy_cleanup(curl);
-    return reply;
-  }
-
-  Reply Get(const std::string& path, const std::string& token = "",
-            std::vector<std::string> headers = {}) const {
-    Options o;
-    o.token = token;
-    o.headers = std::move(headers);
-    return Call(path, o);
-  }
-
-  Reply Post(const std::string& path, const std::string& token, const std::string& body,
-             const std::string& content_type = "application/json") const {
-    Options o;
-    o.method = "POST";
-    o.token = token;
-    o.body = body;
-    o.has_body = true;
-    o.headers = {"Content-Type: " + content_type};
-    return Call(path, o);
-  }
-
-  std::string AdminToken() const { return Trimmed(ReadText(data_ + "/admin.key")); }
-  const std::string& data() const { return data_; }
-
- private:
-  std::string data_;
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
+using testing::CreateKey;
+using testing::HubProcess;
+using testing::Reply;
+using testing::Trimmed;
 
 std::string RandomBytes(size_t n, unsigned seed) {
   std::mt19937 rng(seed);
@@ -203,18 +38,6 @@ std::string RandomBytes(size_t n, unsigned seed) {
 }
 
 // Runs `tern-hub keys create` and returns the printed token.
-std::string CreateKey(const std::string& data, const std::string& role) {
-  std::string cmd = std::string(TERN_HUB_BINARY) + " keys create --data " + data +
-                    " --name test-" + role + " --role " + role;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return "";
-  char buf[256] = {};
-  std::string out;
-  while (fgets(buf, sizeof buf, p)) out += buf;
-  pclose(p);
-  return Trimmed(out);
-}
-
 class HubLoopback : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { curl_global_init(CURL_GLOBAL_DEFAULT); }

@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 
+#include "hub/migrations.h"
 #include "hub/sqlite_store.h"
 
 namespace tern::hub {
@@ -39,7 +40,7 @@ ModelVersionRecord Version(const std::string& v) {
 TEST_F(HubStoreTest, MigratesOnceAndReopens) {
   {
     auto s = Open();
-    EXPECT_EQ(*s->SchemaVersion(), 1);
+    EXPECT_EQ(*s->SchemaVersion(), Migrations().back().version);
     ASSERT_TRUE(s->Migrate().ok());  // idempotent
     ASSERT_TRUE(s->InsertApiKey("admin", "admin", "h1", 5).ok());
   }

@@ -44,6 +44,12 @@ int main(int argc, char** argv) {
   serve->add_option("--manifest-ttl-days", manifest_ttl_days, "Validity of signed manifests")
       ->check(CLI::Range(1, 3650));
   serve->add_option("--port-file", options.port_file, "Write the bound port to this file");
+  serve->add_option("--evaluate-every-ms", options.evaluate_interval_ms,
+                    "How often rollout gates are evaluated")
+      ->check(CLI::Range(int64_t{10}, int64_t{3600000}));
+  serve->add_option("--poll-interval-s", options.api.poll_interval_s,
+                    "Retry-After for assignment polls (jittered by 20%)")
+      ->check(CLI::Range(int64_t{1}, int64_t{86400}));
 
   std::string key_data, key_store, key_name, key_role = "admin";
   auto* keys = app.add_subcommand("keys", "Manage API keys");
