@@ -9,6 +9,8 @@ export TERN_CACHE
 cd "$ROOT"
 bash scripts/install_deps.sh
 bash scripts/fetch_models.sh >/dev/null
+# ONNX Runtime (npm) for the tests that run quantized models in it; they skip when it is absent.
+bash scripts/setup_ort.sh >/dev/null || echo "test_all: onnxruntime-node not installed; ORT checks skip"
 status=0
 for preset in release debug; do
   echo "== build $preset"
