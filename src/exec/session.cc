@@ -6,6 +6,7 @@
 #include "ir/infer.h"
 #include "onnx/onnx_import.h"
 #include "passes/passes.h"
+#include "train/autodiff.h"
 
 namespace tern {
 
@@ -14,8 +15,10 @@ std::string IoInfo::ShapeString() const {
   std::string s = "[";
   for (size_t i = 0; i < dims.size(); ++i) {
     if (i) s += ",";
-    if (dims[i] >= 0) s += std::to_string(dims[i]);
-    else s += dim_names[i].empty() ? "?" : dim_names[i];
+    if (dims[i] >= 0)
+      s += std::to_string(dims[i]);
+    else
+      s += dim_names[i].empty() ? "?" : dim_names[i];
   }
   return s + "]";
 }
@@ -44,10 +47,18 @@ IoInfo MakeIoInfo(const ir::Value& v) {
   io.name = v.name;
   const ir::TypeInfo* t = &v.type;
   switch (t->kind) {
-    case ir::TypeInfo::Kind::kTensor: io.kind = IoInfo::Kind::kTensor; break;
-    case ir::TypeInfo::Kind::kSequence: io.kind = IoInfo::Kind::kSequence; break;
-    case ir::TypeInfo::Kind::kOptional: io.kind = IoInfo::Kind::kOptional; break;
-    default: io.kind = IoInfo::Kind::kOther; break;
+    case ir::TypeInfo::Kind::kTensor:
+      io.kind = IoInfo::Kind::kTensor;
+      break;
+    case ir::TypeInfo::Kind::kSequence:
+      io.kind = IoInfo::Kind::kSequence;
+      break;
+    case ir::TypeInfo::Kind::kOptional:
+      io.kind = IoInfo::Kind::kOptional;
+      break;
+    default:
+      io.kind = IoInfo::Kind::kOther;
+      break;
   }
   while (t->inner) t = t->inner.get();
   io.dtype = t->elem;
@@ -66,6 +77,9 @@ struct Session::Builder {
                                                 const SessionOptions& options) {
     Impl& im = *s->impl_;
     im.model = std::move(model);
+    // Gradient nodes have no kernel: they become the backward nodes that compute them.
+    if (train::HasGradientOps(*im.model.graph))
+      TERN_RETURN_IF_ERROR(train::ExpandGradientOps(*im.model.graph));
     ir::InferStats stats = ir::InferTypes(*im.model.graph);
     im.typed_values = stats.typed;
     im.shaped_values = stats.shaped;
@@ -124,7 +138,6 @@ Result<std::unique_ptr<Session>> Session::LoadFromMemory(const void* data, size_
   std::unique_ptr<Session> s(new Session());
   return Builder::Build(std::move(s), std::move(model), options);
 }
-
 
 const std::vector<IoInfo>& Session::inputs() const { return impl_->inputs; }
 const std::vector<IoInfo>& Session::outputs() const { return impl_->outputs; }

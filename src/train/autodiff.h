@@ -67,4 +67,11 @@ Result<std::shared_ptr<ir::Graph>> PromoteToInputs(const ir::Graph& forward,
                                                    const std::vector<std::string>& names,
                                                    std::vector<size_t>* input_positions);
 
+/// True when the graph holds ONNX Gradient nodes (domain ai.onnx.preview.training).
+bool HasGradientOps(const ir::Graph& graph);
+/// Replaces every Gradient node of the graph by the backward nodes that compute its outputs,
+/// d(sum of y)/dx for each x in its `xs` (see gradient_op.cc). Fails naming the node when an op
+/// between an x and y has no gradient rule.
+Status ExpandGradientOps(ir::Graph& graph);
+
 }  // namespace tern::train

@@ -195,7 +195,9 @@ TEST_F(FleetLoopback, HealthyRolloutWalksEveryStageAcrossARestart) {
   }
   ASSERT_EQ(state, "completed") << Status(id).dump(2);
   EXPECT_TRUE(restarted);
-  EXPECT_GE(stages_seen.size(), 2u);  // polled between rounds: a slow round may skip one
+  // Which stages the polls between rounds saw depends on how long a round takes (a sanitized
+  // build on a loaded machine can pass two stages in one round); the history below is exact.
+  EXPECT_FALSE(stages_seen.empty());
   // The history has every transition: created at stage 1, promoted to 2 and 3, completed.
   std::vector<std::pair<std::string, int>> steps;
   const Json done = Status(id);

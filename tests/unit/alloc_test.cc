@@ -19,8 +19,20 @@ void* operator new(std::size_t n) {
   if (void* p = std::malloc(n ? n : 1)) return p;
   throw std::bad_alloc();
 }
+void* operator new[](std::size_t n) { return operator new(n); }
+// Every form is replaced, so that no block allocated by a sanitizer's operator new is released
+// with free() here (ASan reports that as a mismatch).
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  if (g_counting.load(std::memory_order_relaxed)) g_allocs.fetch_add(1, std::memory_order_relaxed);
+  return std::malloc(n ? n : 1);
+}
+void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace tern {
 namespace {
@@ -33,7 +45,8 @@ std::string Chain(int nodes) {
   b.Input("x", kF, {8, 16}).Output("y", kF, {8, 16});
   std::string prev = "x";
   for (int i = 0; i < nodes; ++i) {
-    std::string out = i + 1 == nodes ? std::string("y") : std::string("v").append(std::to_string(i));
+    std::string out =
+        i + 1 == nodes ? std::string("y") : std::string("v").append(std::to_string(i));
     b.Node(i % 2 ? "Mul" : "Add", {prev, "x"}, {out});
     prev = out;
   }
