@@ -54,6 +54,22 @@ std::string StringOr(const Json& j, const char* key) {
   return j.is_object() && it != j.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
+// Percent-encodes everything but unreserved characters (RFC 3986), for query values.
+std::string UrlEncode(const std::string& s) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
 void Log(const std::string& line) { std::fprintf(stderr, "tern-agent: %s\n", line.c_str()); }
 
 Result<Json> ReadJsonFile(const std::string& path) {
@@ -102,9 +118,11 @@ int64_t Agent::Now() const {
 }
 
 void Agent::Event(const std::string& kind, const std::string& model, const std::string& version,
-                  const std::string& detail) {
-  Log(kind + " " + model + " " + version + (detail.empty() ? "" : ": " + detail));
-  telemetry_.AddEvent(Now(), kind, model, version, detail);
+                  const std::string& detail, const std::string& from_version) {
+  Log(kind + " " + model + " " + version +
+      (from_version.empty() ? "" : " (from " + from_version + ")") +
+      (detail.empty() ? "" : ": " + detail));
+  telemetry_.AddEvent(Now(), kind, model, version, detail, from_version);
 }
 
 void Agent::WriteStatus(const std::string& outcome, const std::string& message) {
@@ -151,6 +169,7 @@ Status Agent::Init() {
     TERN_ASSIGN_OR_RETURN(Json dev, ReadJsonFile(device_path));
     if (dev.is_object() && dev.contains("token") && dev["token"].is_string()) {
       device_token_ = dev["token"];
+      device_id_ = StringOr(dev, "id");
       client_.set_token(device_token_);
     }
   }
@@ -202,7 +221,12 @@ Status Agent::MarkFailed(const SlotInfo& info) {
 Status Agent::Rollback(const SlotPointer& from, const std::string& why) {
   auto bad = slots_.VerifySlot(from.slot);
   if (bad.ok()) {
-    Event("rollback", bad->model, bad->model_version, why);
+    std::string back_to;
+    if (!from.previous.empty()) {
+      auto good = slots_.VerifySlot(from.previous);
+      if (good.ok() && good->model == bad->model) back_to = good->model_version;
+    }
+    Event("rollback", bad->model, back_to, why, bad->model_version);
     TERN_RETURN_IF_ERROR(MarkFailed(*bad));
   }
   crash_.Hit("rollback_begin");
@@ -254,10 +278,14 @@ Result<SyncOutcome> Agent::Trial(SlotPointer p) {
   }
   crash_.Hit("health_passed");
   TERN_RETURN_IF_ERROR(slots_.WritePointer({p.slot, false, 0, p.previous}, "commit"));
+  auto before = holder_.Get();
+  const std::string from_version =
+      before && before->info.model == info->model ? before->info.model_version : "";
   // The swap: requests already running finish on the old session, new ones get this one.
   TERN_RETURN_IF_ERROR(LoadActive(p.slot, *info, std::move(session)));
+  Event("health_passed", info->model, info->model_version, "");
   Event("install", info->model, info->model_version,
-        "slot " + p.slot + ", variant " + info->variant);
+        "slot " + p.slot + ", variant " + info->variant, from_version);
   return SyncOutcome::kInstalled;
 }
 
@@ -330,6 +358,7 @@ Status Agent::EnsureRegistered() {
   TERN_RETURN_IF_ERROR(
       fleet::WriteFileAtomic(config_.state_dir + "/device.json", dev.dump() + "\n", 0600));
   device_token_ = reply["token"];
+  device_id_ = StringOr(reply, "id");
   client_.set_token(device_token_);
   Event("registered", "", "", dev["id"]);
   return Status::Ok();
@@ -351,38 +380,55 @@ Status Agent::RefreshRoot() {
   return Status::Ok();
 }
 
-Result<std::pair<std::string, std::string>> Agent::ResolveTarget() {
-  std::string model = config_.model, version = config_.version;
-  // The hub's assignment wins when the hub has one (docs/api.md, "Planned").
-  auto a = client_.Call("GET", "/v1/devices/self/assignment");
+Result<Agent::Target> Agent::ResolveTarget(int wait_s) {
+  Target t;
+  t.model = config_.model;
+  t.version = config_.version;
+  // The hub's assignment wins (docs/api.md, "Assignments"); with reason "none", or from a hub
+  // without the endpoint, the configuration decides.
+  std::string path = "/v1/devices/self/assignment";
+  if (wait_s > 0 && !assignment_etag_.empty()) {
+    path += "?wait=" + std::to_string(wait_s) + "&known=" + UrlEncode(assignment_etag_);
+  }
+  auto a = client_.Call("GET", path, "", "", wait_s > 0 ? wait_s + config_.http_timeout_s : 0);
+  if (a.ok() && a->status == 304) {
+    t.unchanged = true;
+    return t;
+  }
   if (a.ok() && a->status == 200) {
     auto j = fleet::ParseJson(a->body);
     auto as = j.ok() ? fleet::Assignment::FromJson(*j) : Result<fleet::Assignment>(j.status());
-    if (as.ok()) {
-      model = as->model;
-      version = as->version;
+    if (!as.ok()) return IoError("assignment: " + as.status().message());
+    assignment_etag_ = as->etag;
+    if (as->poll_after_s > 0) poll_after_s_ = as->poll_after_s;
+    if (as->reason != "none") {
+      t.model = as->model;
+      t.version = as->version;
+      t.manifest = as->manifest;
+      t.reason = as->reason;
     }
+  } else if (!a.ok()) {
+    return a.status();
   }
-  if (version == "latest") {
-    auto list = client_.GetJson("/v1/models/" + model + "/versions");
+  if (t.version == "latest") {
+    auto list = client_.GetJson("/v1/models/" + t.model + "/versions");
     if (!list.ok()) {
-      if (list.status().code() == StatusCode::kOutOfRange)
-        return std::pair<std::string, std::string>();
+      if (list.status().code() == StatusCode::kOutOfRange) return Target{};
       return list.status();
     }
-    if (!list->is_object()) return IoError("versions of " + model + ": not an object");
+    if (!list->is_object()) return IoError("versions of " + t.model + ": not an object");
     const Json& vs = (*list)["versions"];
     if (!vs.is_array() || vs.empty() || !vs.back().contains("version") ||
         !vs.back()["version"].is_string()) {
-      return std::pair<std::string, std::string>();
+      return Target{};
     }
-    version = vs.back()["version"];
+    t.version = vs.back()["version"];
   }
   // Both end up in request paths: only plain names (the hub's own rule).
-  if (!ValidName(model) || !ValidName(version)) {
-    return InvalidArgument("target \"" + model + "\" \"" + version + "\" is not a plain name");
+  if (!ValidName(t.model) || !ValidName(t.version)) {
+    return InvalidArgument("target \"" + t.model + "\" \"" + t.version + "\" is not a plain name");
   }
-  return std::make_pair(model, version);
+  return t;
 }
 
 Result<std::string> Agent::Fetch(const std::string& sha256, uint64_t size, bool crash_points,
@@ -457,14 +503,27 @@ Result<SyncOutcome> Agent::Install(const fleet::TargetsMetadata& m, const fleet:
 Result<SyncOutcome> Agent::SyncOnce() {
   TERN_RETURN_IF_ERROR(EnsureRegistered());
   TERN_RETURN_IF_ERROR(RefreshRoot());
-  TERN_ASSIGN_OR_RETURN(auto target, ResolveTarget());
-  if (target.first.empty()) return SyncOutcome::kNoTarget;
-  const auto& [model, version] = target;
-  TERN_ASSIGN_OR_RETURN(HttpReply r, client_.Call("GET", "/v1/models/" + model + "/versions/" +
-                                                             version + "/manifest"));
-  if (r.status == 404) return SyncOutcome::kNoTarget;
-  if (r.status != 200) return IoError("manifest: HTTP " + std::to_string(r.status));
-  TERN_ASSIGN_OR_RETURN(Json envelope, fleet::ParseJson(r.body));
+  TERN_ASSIGN_OR_RETURN(Target target, ResolveTarget(0));
+  if (target.model.empty()) return SyncOutcome::kNoTarget;
+  const std::string& model = target.model;
+  const std::string& version = target.version;
+  Json envelope = target.manifest;
+  if (envelope.is_null()) {
+    TERN_ASSIGN_OR_RETURN(HttpReply r, client_.Call("GET", "/v1/models/" + model + "/versions/" +
+                                                               version + "/manifest"));
+    if (r.status == 404) return SyncOutcome::kNoTarget;
+    if (r.status != 200) return IoError("manifest: HTTP " + std::to_string(r.status));
+    TERN_ASSIGN_OR_RETURN(envelope, fleet::ParseJson(r.body));
+  }
+  auto active_now = holder_.Get();
+  // Already running exactly this manifest: nothing to verify or fetch (a long-poll that timed
+  // out, or the hub answering the same assignment again).
+  if (active_now && active_now->info.model == model && active_now->info.model_version == version &&
+      envelope.contains("signed") && envelope["signed"].is_object() &&
+      envelope["signed"].contains("version") &&
+      envelope["signed"]["version"] == active_now->info.manifest_version) {
+    return SyncOutcome::kUpToDate;
+  }
   // Nothing from the manifest is used before this check passes.
   auto manifest = trust_->VerifyTargets(envelope, Now());
   if (!manifest.ok()) {
@@ -498,7 +557,7 @@ void Agent::FlushTelemetry() {
   Status st = telemetry_.Cut(Now(), active ? active->info.model : "",
                              active ? active->info.model_version : "");
   if (!st.ok()) Log("telemetry: " + st.ToString());
-  auto sent = telemetry_.Send(client_);
+  auto sent = telemetry_.Send(client_, device_id_);
   if (!sent.ok()) Log("telemetry not sent: " + sent.status().ToString());
 }
 
@@ -524,8 +583,30 @@ void Agent::RunLoop() {
       last_flush = std::chrono::steady_clock::now();
       WriteStatus(r.ok() ? SyncOutcomeName(*r) : "error", r.ok() ? "" : r.status().ToString());
     }
-    // Up to 20% jitter so a fleet restarted together does not poll together.
-    const int64_t base_ms = int64_t{config_.poll_interval_s} * 1000;
+    if (stop_) break;
+    // With a hub that hands out assignments, wait on a long-poll: it answers as soon as the
+    // assignment changes, or after `wait` with 304. Telemetry still goes out on its interval.
+    const auto flush_due = last_flush + std::chrono::seconds(config_.telemetry_interval_s);
+    const int64_t until_flush = std::chrono::duration_cast<std::chrono::seconds>(
+                                    flush_due - std::chrono::steady_clock::now())
+                                    .count();
+    if (r.ok() && !assignment_etag_.empty() && config_.long_poll_s > 0 && until_flush >= 1) {
+      const int wait_s = static_cast<int>(
+          std::min<int64_t>({config_.long_poll_s, config_.poll_interval_s, until_flush}));
+      const auto asked = std::chrono::steady_clock::now();
+      auto changed = ResolveTarget(wait_s);
+      // Changed, or held for the whole wait: sync again now (cheap when unchanged). A hub that
+      // answers an unchanged assignment at once does not hold long-polls: poll plainly instead.
+      const bool held =
+          std::chrono::steady_clock::now() - asked >= std::chrono::seconds(wait_s) / 2;
+      if (changed.ok() && (!changed->unchanged || held)) continue;
+    }
+    // Plain polling: the hub's hint or the configured interval, plus up to 20% jitter so a
+    // fleet restarted together does not poll together.
+    const int64_t base_ms =
+        int64_t{poll_after_s_ > 0 ? std::min<int64_t>(poll_after_s_, config_.poll_interval_s)
+                                  : config_.poll_interval_s} *
+        1000;
     const int64_t wait_ms = base_ms + std::uniform_int_distribution<int64_t>(0, base_ms / 5)(rng);
     std::unique_lock<std::mutex> lock(wait_mu_);
     wait_cv_.wait_for(lock, std::chrono::milliseconds(wait_ms), [this] { return stop_.load(); });

@@ -64,7 +64,16 @@ class Agent {
  private:
   Status EnsureRegistered();
   Status RefreshRoot();
-  Result<std::pair<std::string, std::string>> ResolveTarget();  // (model, version) or empty
+  /// What to run: the hub's assignment, else the configuration. `model` empty: nothing yet.
+  struct Target {
+    std::string model;
+    std::string version;
+    fleet::Json manifest;    ///< the signed envelope when the assignment carried it
+    std::string reason;      ///< the assignment's reason; empty when the configuration decided
+    bool unchanged = false;  ///< a long-poll answered 304
+  };
+  /// `wait_s` > 0: long-poll until the assignment changes (answers with `unchanged` on 304).
+  Result<Target> ResolveTarget(int wait_s);
   Result<std::string> Fetch(const std::string& sha256, uint64_t size, bool crash_points,
                             DownloadStats* stats);
   Result<SyncOutcome> Install(const fleet::TargetsMetadata& manifest,
@@ -79,7 +88,7 @@ class Agent {
   Status MarkFailed(const SlotInfo& info);
   Status SaveTrust();
   void Event(const std::string& kind, const std::string& model, const std::string& version,
-             const std::string& detail);
+             const std::string& detail, const std::string& from_version = "");
   void WriteStatus(const std::string& outcome, const std::string& message);
 
   AgentConfig config_;
@@ -95,6 +104,9 @@ class Agent {
   std::optional<fleet::TrustStore> trust_;
   std::vector<std::string> providers_;
   std::string device_token_;
+  std::string device_id_;
+  std::string assignment_etag_;  ///< the last assignment's tag (long-poll key)
+  int64_t poll_after_s_ = 0;     ///< the hub's hint for the next poll
   uint64_t last_resumed_from_ = 0;
 };
 

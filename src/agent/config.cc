@@ -39,7 +39,8 @@ Status AgentConfig::Validate() const {
   if (model.empty()) return InvalidArgument("config: model is required");
   if (poll_interval_s < 1 || http_timeout_s < 1 || max_attempts < 1 || backoff_initial_ms < 1 ||
       backoff_max_ms < backoff_initial_ms || telemetry_interval_s < 1 ||
-      telemetry_max_reports < 1 || max_trial_attempts < 1 || probe_latency_budget_ms < 1) {
+      telemetry_max_reports < 1 || max_trial_attempts < 1 || probe_latency_budget_ms < 1 ||
+      long_poll_s < 0 || long_poll_s > 300) {
     return InvalidArgument("config: intervals, attempts and limits must be positive");
   }
   if (!(probe_atol >= 0) || !(probe_rtol >= 0)) {
@@ -64,6 +65,7 @@ Status LoadConfigFile(const std::string& path, AgentConfig* c) {
                    Take(j, "socket_path", &c->socket_path),
                    Take(j, "providers", &c->providers),
                    Take(j, "poll_interval_s", &c->poll_interval_s),
+                   Take(j, "long_poll_s", &c->long_poll_s),
                    Take(j, "http_timeout_s", &c->http_timeout_s),
                    Take(j, "max_attempts", &c->max_attempts),
                    Take(j, "backoff_initial_ms", &c->backoff_initial_ms),

@@ -31,6 +31,7 @@ struct AgentConfig {
   std::string providers = "cpu,ref";  ///< session providers, in order of preference
 
   int poll_interval_s = 60;
+  int long_poll_s = 55;  ///< long-poll wait on the assignment (0: plain polling only)
   int http_timeout_s = 30;
   int max_attempts = 5;  ///< per request, with exponential backoff and jitter
   int backoff_initial_ms = 200;

@@ -25,6 +25,13 @@ size_t CollectBody(char* data, size_t size, size_t n, void* out) {
   return size * n;
 }
 
+// libcurl's progress hook: a non-zero return aborts the transfer, so that a long-poll does not
+// hold up a stopping agent.
+int AbortWhenStopping(void* stop, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto* flag = static_cast<const std::atomic<bool>*>(stop);
+  return flag != nullptr && flag->load() ? 1 : 0;
+}
+
 struct DownloadSink {
   int fd = -1;
   CURL* curl = nullptr;
@@ -117,6 +124,9 @@ Result<HttpReply> HubClient::Once(const std::string& method, const std::string& 
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, static_cast<long>(timeout_s));
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, CollectBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
+  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, AbortWhenStopping);
+  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, stop_);
   curl_slist* headers = nullptr;
   const std::string& token = bearer.empty() ? token_ : bearer;
   if (!token.empty())

@@ -53,10 +53,11 @@ void Telemetry::RecordRun(uint64_t micros, bool ok) {
 }
 
 void Telemetry::AddEvent(int64_t now, const std::string& kind, const std::string& model,
-                         const std::string& version, const std::string& detail) {
+                         const std::string& version, const std::string& detail,
+                         const std::string& from_version) {
   std::lock_guard<std::mutex> lock(mu_);
   if (events_.size() >= kMaxPendingEvents) events_.erase(events_.begin());
-  events_.push_back({now, kind, model, version, detail.substr(0, 1000)});
+  events_.push_back({now, kind, model, version, from_version, detail.substr(0, 1000)});
 }
 
 std::vector<std::string> Telemetry::QueuedFiles() const {
@@ -81,7 +82,7 @@ Status Telemetry::Cut(int64_t now, const std::string& model, const std::string& 
   fleet::TelemetryReport r;
   r.inferences = inferences_.exchange(0);
   r.errors = errors_.exchange(0);
-  for (size_t i = 0; i < buckets_.size(); ++i) r.latency_us_buckets[i] = buckets_[i].exchange(0);
+  for (size_t i = 0; i < buckets_.size(); ++i) r.latency_buckets[i] = buckets_[i].exchange(0);
   r.events.swap(events_);
   if (r.inferences == 0 && r.events.empty()) return Status::Ok();
   r.seq = next_seq_++;
@@ -101,7 +102,7 @@ Status Telemetry::Cut(int64_t now, const std::string& model, const std::string& 
   return SaveMeta();
 }
 
-Result<int> Telemetry::Send(HubClient& client) {
+Result<int> Telemetry::Send(HubClient& client, const std::string& device_id) {
   std::lock_guard<std::mutex> lock(mu_);
   int sent = 0;
   for (const auto& name : QueuedFiles()) {
@@ -112,11 +113,21 @@ Result<int> Telemetry::Send(HubClient& client) {
       ::unlink(path.c_str());  // unreadable (a torn disk block): nothing to resend
       continue;
     }
-    (*j)["dropped_reports"] = dropped_;
-    auto reply = client.Call("POST", "/v1/telemetry", j->dump());
+    auto report = fleet::TelemetryReport::FromJson(*j);
+    report->dropped_reports = dropped_;
+    const std::string id = device_id.empty() ? std::string("device") : device_id;
+    auto reply = client.Call("POST", "/v1/telemetry", report->ToHubBatch(id).dump());
     if (!reply.ok()) return reply.status();
+    if (reply->status == 400 || reply->status == 413 || reply->status == 422) {
+      std::fprintf(stderr, "tern-agent: telemetry report %s refused by the hub (HTTP %ld): %s\n",
+                   name.c_str(), reply->status, reply->body.substr(0, 300).c_str());
+      ::unlink(path.c_str());
+      ++dropped_;
+      TERN_RETURN_IF_ERROR(SaveMeta());
+      continue;
+    }
     if (reply->status / 100 != 2) {
-      // 404/405: a hub without telemetry yet. Keep everything for a later hub.
+      // 401/404/405/5xx: a hub that cannot take it now. Keep everything for later.
       return sent;
     }
     ::unlink(path.c_str());

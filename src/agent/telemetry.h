@@ -29,13 +29,16 @@ class Telemetry {
   /// From the serving threads: one inference and how long it took.
   void RecordRun(uint64_t micros, bool ok);
   void AddEvent(int64_t now, const std::string& kind, const std::string& model,
-                const std::string& version, const std::string& detail);
+                const std::string& version, const std::string& detail,
+                const std::string& from_version = "");
 
   /// Moves what was counted since the last cut into a report on disk (nothing when idle).
   Status Cut(int64_t now, const std::string& model, const std::string& version);
-  /// Sends queued reports oldest first; stops at the first that the hub does not take
-  /// (returns how many were sent).
-  Result<int> Send(HubClient& client);
+  /// Sends queued reports oldest first as telemetry batches of `device_id` (the batch id makes
+  /// a resend harmless); stops at the first that the hub cannot take now (returns how many were
+  /// sent). A report the hub rejects as malformed (400) is dropped and counted, so that one bad
+  /// report cannot block the queue forever.
+  Result<int> Send(HubClient& client, const std::string& device_id);
 
   int queued() const;
   uint64_t dropped() const;

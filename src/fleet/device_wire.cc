@@ -36,26 +36,46 @@ Result<int64_t> Int(const Json& j, const char* key, bool required) {
 }  // namespace
 
 size_t LatencyBucket(uint64_t micros) {
-  for (size_t i = 0; i < kLatencyBucketsUs.size(); ++i) {
-    if (micros <= kLatencyBucketsUs[i]) return i;
+  for (size_t i = 0; i < kLatencyBoundsMs.size(); ++i) {
+    if (static_cast<double>(micros) <= kLatencyBoundsMs[i] * 1000.0) return i;
   }
-  return kLatencyBucketsUs.size();
+  return kLatencyBoundsMs.size();
 }
 
 Json Assignment::ToJson() const {
-  Json j = {{"model", model}, {"version", version}, {"revision", revision}};
-  if (!rollout_id.empty()) j["rollout_id"] = rollout_id;
+  Json j = {{"reason", reason},
+            {"model", model.empty() ? Json(nullptr) : Json(model)},
+            {"version", version.empty() ? Json(nullptr) : Json(version)},
+            {"manifest", manifest},
+            {"rollout_id", rollout_id.empty() ? Json(nullptr) : Json(rollout_id)},
+            {"etag", etag},
+            {"poll_after_s", poll_after_s}};
+  if (!version.empty()) j["manifest_version"] = manifest_version;
   return j;
 }
 
 Result<Assignment> Assignment::FromJson(const Json& j) {
   if (!j.is_object()) return Bad("assignment is not an object");
   Assignment a;
+  TERN_ASSIGN_OR_RETURN(a.reason, Text(j, "reason", true));
+  if (a.reason != "rollout" && a.reason != "baseline" && a.reason != "rollback" &&
+      a.reason != "none") {
+    return Bad("unknown assignment reason \"" + a.reason + "\"");
+  }
+  TERN_ASSIGN_OR_RETURN(a.etag, Text(j, "etag", false));
+  TERN_ASSIGN_OR_RETURN(a.poll_after_s, Int(j, "poll_after_s", false));
+  auto rid = j.find("rollout_id");
+  if (rid != j.end() && !rid->is_null()) {
+    TERN_ASSIGN_OR_RETURN(a.rollout_id, Text(j, "rollout_id", true));
+  }
+  if (a.reason == "none") return a;
   TERN_ASSIGN_OR_RETURN(a.model, Text(j, "model", true));
   TERN_ASSIGN_OR_RETURN(a.version, Text(j, "version", true));
-  TERN_ASSIGN_OR_RETURN(a.rollout_id, Text(j, "rollout_id", false));
-  TERN_ASSIGN_OR_RETURN(a.revision, Int(j, "revision", false));
+  TERN_ASSIGN_OR_RETURN(a.manifest_version, Int(j, "manifest_version", false));
   if (a.model.empty() || a.version.empty()) return Bad("assignment names no model version");
+  auto m = j.find("manifest");
+  if (m == j.end() || !m->is_object()) return Bad("assignment has no manifest");
+  a.manifest = *m;
   return a;
 }
 
@@ -66,6 +86,7 @@ Json TelemetryReport::ToJson() const {
                    {"kind", e.kind},
                    {"model", e.model},
                    {"version", e.version},
+                   {"from_version", e.from_version},
                    {"detail", e.detail}});
   }
   return {{"seq", seq},
@@ -75,10 +96,53 @@ Json TelemetryReport::ToJson() const {
           {"version", version},
           {"inferences", inferences},
           {"errors", errors},
-          {"latency_us_buckets", latency_us_buckets},
-          {"latency_us_bounds", kLatencyBucketsUs},
+          {"latency_buckets", latency_buckets},
+          {"latency_bounds_ms", kLatencyBoundsMs},
           {"events", evs},
           {"dropped_reports", dropped_reports}};
+}
+
+Json TelemetryReport::ToHubBatch(const std::string& device_id) const {
+  Json batch = {{"batch_id", device_id + "-" + std::to_string(seq)},
+                {"reports", Json::array()},
+                {"events", Json::array()}};
+  if (!model.empty() && !version.empty())
+    batch["active"] = {{"model", model}, {"version", version}};
+  if (inferences > 0 && !model.empty() && !version.empty()) {
+    batch["reports"].push_back(
+        {{"model", model},
+         {"version", version},
+         {"inferences", inferences},
+         {"errors", errors},
+         {"crashes", 0},
+         {"latency_ms", {{"bounds", kLatencyBoundsMs}, {"counts", latency_buckets}}}});
+  }
+  for (const auto& e : events) {
+    std::string type;
+    if (e.kind == "install")
+      type = "swap";
+    else if (e.kind == "health_passed")
+      type = "health_check_passed";
+    else if (e.kind == "health_failed")
+      type = "health_check_failed";
+    else if (e.kind == "rollback")
+      type = "rollback";
+    else if (e.kind == "refused")
+      type = "download_failed";
+    // The hub needs the model and version an event concerns; a rollback with nothing to return
+    // to was already reported as a failed health check.
+    if (type.empty() || e.model.empty() || e.version.empty()) continue;
+    if (type == "rollback" && e.from_version.empty()) continue;
+    Json je = {{"type", type},
+               {"model", e.model},
+               {"version", e.version},
+               {"at", FormatTime(e.time)},
+               {"detail", e.detail.substr(0, 1000)}};
+    if (!e.from_version.empty()) je["from_version"] = e.from_version;
+    batch["events"].push_back(std::move(je));
+    if (batch["events"].size() >= 256) break;  // the hub's bound per batch
+  }
+  return batch;
 }
 
 Result<TelemetryReport> TelemetryReport::FromJson(const Json& j) {
@@ -95,15 +159,15 @@ Result<TelemetryReport> TelemetryReport::FromJson(const Json& j) {
   r.errors = static_cast<uint64_t>(n);
   TERN_ASSIGN_OR_RETURN(n, Int(j, "dropped_reports", false));
   r.dropped_reports = static_cast<uint64_t>(n);
-  if (j.contains("latency_us_buckets")) {
-    const Json& b = j["latency_us_buckets"];
+  if (j.contains("latency_buckets")) {
+    const Json& b = j["latency_buckets"];
     if (!b.is_array() || b.size() != kLatencyBucketCount) {
-      return Bad("\"latency_us_buckets\" must hold " + std::to_string(kLatencyBucketCount) +
+      return Bad("\"latency_buckets\" must hold " + std::to_string(kLatencyBucketCount) +
                  " counts");
     }
     for (size_t i = 0; i < b.size(); ++i) {
       if (!b[i].is_number_unsigned()) return Bad("a latency bucket is not a count");
-      r.latency_us_buckets[i] = b[i].get<uint64_t>();
+      r.latency_buckets[i] = b[i].get<uint64_t>();
     }
   }
   if (j.contains("events")) {
@@ -116,6 +180,7 @@ Result<TelemetryReport> TelemetryReport::FromJson(const Json& j) {
       TERN_ASSIGN_OR_RETURN(e.kind, Text(je, "kind", true));
       TERN_ASSIGN_OR_RETURN(e.model, Text(je, "model", false));
       TERN_ASSIGN_OR_RETURN(e.version, Text(je, "version", false));
+      TERN_ASSIGN_OR_RETURN(e.from_version, Text(je, "from_version", false));
       TERN_ASSIGN_OR_RETURN(e.detail, Text(je, "detail", false));
       r.events.push_back(std::move(e));
     }

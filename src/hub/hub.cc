@@ -4,7 +4,9 @@
 #include <cstdio>
 #include <ctime>
 
+#include "fleet/canonical_json.h"
 #include "fleet/file_util.h"
+#include "fleet/metadata.h"
 
 namespace tern::hub {
 namespace {
@@ -70,6 +72,19 @@ Result<std::unique_ptr<Hub>> Hub::Start(const HubOptions& options) {
   std::function<int64_t()> clock = options.api.clock ? options.api.clock : Now;
   hub->rollouts_ = std::make_unique<RolloutService>(
       hub->store_.get(), clock, [poll = hub->long_poll_.get()] { poll->Notify(); });
+  hub->rollouts_->set_resigner(
+      [keys = hub->keys_.get(), clock, ttl = options.api.manifest_ttl_s](
+          const ModelVersionRecord& v, int64_t counter) -> Result<std::string> {
+        auto env = fleet::ParseJson(v.manifest_json);
+        if (!env.ok() || !env->is_object() || !env->contains("signed"))
+          return Internal("stored manifest of " + v.model + " " + v.version + " is unreadable");
+        TERN_ASSIGN_OR_RETURN(fleet::TargetsMetadata t,
+                              fleet::TargetsMetadata::FromJson((*env)["signed"]));
+        t.version = counter;
+        t.expires = clock() + ttl;
+        TERN_ASSIGN_OR_RETURN(fleet::Json signed_env, keys->SignTargets(t));
+        return signed_env.dump();
+      });
   FleetServices fleet{hub->rollouts_.get(), hub->long_poll_.get(), hub->metrics_.get()};
   hub->api_ = std::make_unique<HubApi>(hub->store_.get(), hub->blobs_.get(), hub->keys_.get(),
                                        fleet, options.api);

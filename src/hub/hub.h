@@ -34,6 +34,8 @@ class Hub {
   /// Serves until SIGTERM/SIGINT or Stop().
   void Run() { server_->Run(); }
   void Stop() { server_->Stop(); }
+  /// The request handler, for in-process tests and fuzzing (tests/fuzz/fuzz_hub_body.cc).
+  HubApi& api() { return *api_; }
 
  private:
   Hub() = default;

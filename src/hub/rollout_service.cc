@@ -334,6 +334,23 @@ Result<Assignment> RolloutService::AssignmentFor(const DeviceRecord& device) {
   if (choice.version.empty()) return a;
   TERN_ASSIGN_OR_RETURN(a.version, store_->FindVersion(r->model, choice.version));
   if (!a.version) return Internal("rollout " + r->id + " names a missing version");
+  // Agents refuse a manifest older than one they have seen. A rollback order (to the previous
+  // version) and a rollout to a version with an older manifest than the previous one (resuming
+  // after a rollback, a downgrade) must outrank the manifest the cohort saw last, so the version
+  // is re-signed once under a higher counter. Devices outside the cohort ("baseline") stay on
+  // what they had, so nothing is re-signed for them (and nothing flips back and forth).
+  const std::string other = choice.version == r->version ? r->previous_version : r->version;
+  if (resigner_ && (choice.reason == "rollback" || choice.reason == "rollout") && !other.empty()) {
+    TERN_ASSIGN_OR_RETURN(auto rival, store_->FindVersion(r->model, other));
+    if (rival && a.version->manifest_version <= rival->manifest_version) {
+      const ModelVersionRecord current = *a.version;
+      TERN_ASSIGN_OR_RETURN(
+          a.version,
+          store_->ResignModelVersion(r->model, choice.version, rival->manifest_version + 1,
+                                     [&](int64_t counter) { return resigner_(current, counter); }));
+      if (!a.version) return Internal("rollout " + r->id + " names a missing version");
+    }
+  }
   a.reason = choice.reason;
   a.etag = EtagOf(*a.version);
   return a;

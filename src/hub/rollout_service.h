@@ -39,6 +39,11 @@ class RolloutService {
   /// Evaluates the gates of every running rollout once; returns how many changed state.
   Result<int> Tick();
   Result<Assignment> AssignmentFor(const DeviceRecord& device);
+  /// Signs a fresh manifest for `version` with manifest counter `counter` (the hub's targets
+  /// key). Without one, rollback orders carry the version's original manifest.
+  using Resigner =
+      std::function<Result<std::string>(const ModelVersionRecord& version, int64_t counter)>;
+  void set_resigner(Resigner r) { resigner_ = std::move(r); }
 
  private:
   struct Observed;
@@ -49,6 +54,7 @@ class RolloutService {
   Store* store_;
   std::function<int64_t()> clock_;
   std::function<void()> on_change_;
+  Resigner resigner_;
 };
 
 /// The spec stored with a rollout, parsed (it was validated when the rollout was created).

@@ -186,6 +186,20 @@ class SqliteStore final : public Store {
     return result;
   }
 
+  Result<std::optional<ModelVersionRecord>> ResignModelVersion(
+      const std::string& model, const std::string& version, int64_t below,
+      const ManifestSigner& sign) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    TERN_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+    auto result = ResignLocked(model, version, below, sign);
+    if (!result.ok()) {
+      (void)Exec("ROLLBACK");
+      return result;
+    }
+    TERN_RETURN_IF_ERROR(Exec("COMMIT"));
+    return result;
+  }
+
   Result<std::vector<std::string>> ListModels() override {
     std::lock_guard<std::mutex> lock(mu_);
     TERN_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT name FROM models ORDER BY name"));
@@ -333,6 +347,27 @@ class SqliteStore final : public Store {
                                .Bind(static_cast<int64_t>(var.size)).Run());
     }
     return Out(std::move(rec));
+  }
+
+  Result<std::optional<ModelVersionRecord>> ResignLocked(const std::string& model,
+                                                         const std::string& version, int64_t below,
+                                                         const ManifestSigner& sign) {
+    TERN_ASSIGN_OR_RETURN(auto rec, FindVersionLocked(model, version));
+    if (!rec || rec->manifest_version >= below) return rec;
+    TERN_ASSIGN_OR_RETURN(Stmt s, Prepare("UPDATE models SET manifest_counter = "
+                                          "manifest_counter + 1 WHERE name = ? "
+                                          "RETURNING manifest_counter"));
+    s.Bind(model);
+    TERN_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return Internal("model row vanished");
+    const int64_t counter = s.Int(0);
+    TERN_ASSIGN_OR_RETURN(std::string manifest, sign(counter));
+    TERN_ASSIGN_OR_RETURN(Stmt u, Prepare("UPDATE model_versions SET manifest = ?, "
+                                          "manifest_version = ? WHERE model = ? AND version = ?"));
+    TERN_RETURN_IF_ERROR(u.Bind(manifest).Bind(counter).Bind(model).Bind(version).Run());
+    rec->manifest_json = std::move(manifest);
+    rec->manifest_version = counter;
+    return rec;
   }
 
   Result<std::optional<ModelVersionRecord>> FindVersionLocked(const std::string& model,

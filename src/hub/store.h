@@ -56,7 +56,7 @@ struct DeviceRecord {
   int64_t created_at = 0;
   int64_t last_seen = 0;
   std::string group = "default";  ///< rollouts target groups
-  std::string active_model;        ///< what the device last said it runs ("" = unknown)
+  std::string active_model;       ///< what the device last said it runs ("" = unknown)
   std::string active_version;
   int64_t active_at = 0;
 };
@@ -69,9 +69,9 @@ struct RolloutRecord {
   std::string version;
   std::string previous_version;  ///< what the group returns to on rollback ("" = nothing)
   std::string group;
-  std::string spec_json;        ///< stages and gates
-  std::string state;            ///< running, paused, halted, aborted, completed
-  int64_t stage = 0;            ///< index into the spec's stages
+  std::string spec_json;  ///< stages and gates
+  std::string state;      ///< running, paused, halted, aborted, completed
+  int64_t stage = 0;      ///< index into the spec's stages
   int64_t stage_started_at = 0;
   std::string reason;           ///< why the last transition happened
   std::string evaluation_json;  ///< the last gate evaluation
@@ -155,6 +155,14 @@ class Store {
   using ManifestSigner = std::function<Result<std::string>(int64_t manifest_version)>;
   virtual Result<std::optional<ModelVersionRecord>> InsertModelVersion(
       const ModelVersionRecord& version, const ManifestSigner& sign) = 0;
+  /// Re-signs an existing version's manifest under the model's next manifest counter when its
+  /// manifest_version is below `below`, in one transaction. A rollback order must outrank the
+  /// manifest devices saw last (agents refuse older ones, which defeats replay). Idempotent under
+  /// concurrency: a version already at or above `below` comes back unchanged. nullopt: no such
+  /// version.
+  virtual Result<std::optional<ModelVersionRecord>> ResignModelVersion(
+      const std::string& model, const std::string& version, int64_t below,
+      const ManifestSigner& sign) = 0;
   virtual Result<std::vector<std::string>> ListModels() = 0;
   virtual Result<std::vector<ModelVersionRecord>> ListVersions(const std::string& model) = 0;
   virtual Result<std::optional<ModelVersionRecord>> FindVersion(const std::string& model,

@@ -10,15 +10,16 @@
 #include <string>
 #include <vector>
 
+#include "fleet/device_wire.h"
 #include "hub/store.h"
 #include "tern/status.h"
 
 namespace tern::hub {
 
 /// Upper bounds of the latency buckets in milliseconds; one more bucket counts the rest.
-inline constexpr std::array<double, 13> kLatencyBoundsMs = {1,   2,   5,    10,   20,   50,   100,
-                                                            200, 500, 1000, 2000, 5000, 10000};
-inline constexpr size_t kLatencyBuckets = kLatencyBoundsMs.size() + 1;
+/// (Shared with tern-agent through src/fleet/device_wire.h.)
+inline constexpr const auto& kLatencyBoundsMs = fleet::kLatencyBoundsMs;
+inline constexpr size_t kLatencyBuckets = fleet::kLatencyBucketCount;
 
 /// Event types a batch may carry.
 inline constexpr const char* kTelemetryEventTypes[] = {

@@ -73,14 +73,19 @@ inline int WaitExit(pid_t pid, int timeout_s = 120) {
 
 class Hub {
  public:
-  explicit Hub(std::string data) : data_(std::move(data)) {}
+  explicit Hub(std::string data, std::vector<std::string> extra_args = {})
+      : data_(std::move(data)), extra_args_(std::move(extra_args)) {}
   ~Hub() { Kill(); }
   bool Start() {
     const std::string port_file = data_ + ".port";
     std::filesystem::remove(port_file);
-    pid_ = Spawn({TERN_HUB_BINARY, "serve", "--data", data_, "--listen",
-                  "127.0.0.1:" + std::to_string(port_), "--port-file", port_file, "--threads", "2"},
-                 {}, data_ + ".log");
+    std::vector<std::string> args = {TERN_HUB_BINARY, "serve",
+                                     "--data",        data_,
+                                     "--listen",      "127.0.0.1:" + std::to_string(port_),
+                                     "--port-file",   port_file,
+                                     "--threads",     "2"};
+    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+    pid_ = Spawn(args, {}, data_ + ".log");
     for (int i = 0; i < 200; ++i) {
       std::string text = Trim(Slurp(port_file));
       if (!text.empty()) {
@@ -151,18 +156,19 @@ class Hub {
 
  private:
   std::string data_;
+  std::vector<std::string> extra_args_;
   pid_t pid_ = -1;
   int port_ = 0;
   AgentConfig config_;
   std::unique_ptr<HubClient> client_;
 };
 
-/// Y = X + W, float[kElems], W filled with `w`.
-inline std::string AddModel(float w) {
+/// Y = X + W, float[elems], W filled with `w`.
+inline std::string AddModel(float w, int64_t elems = kElems) {
   tern::test::ModelBuilder b;
-  b.Input("X", ::onnx::TensorProto::FLOAT, {kElems})
-      .Output("Y", ::onnx::TensorProto::FLOAT, {kElems})
-      .FloatInit("W", {kElems}, std::vector<float>(kElems, w));
+  b.Input("X", ::onnx::TensorProto::FLOAT, {elems})
+      .Output("Y", ::onnx::TensorProto::FLOAT, {elems})
+      .FloatInit("W", {elems}, std::vector<float>(static_cast<size_t>(elems), w));
   b.Node("Add", {"X", "W"}, {"Y"});
   return b.Bytes();
 }
@@ -184,16 +190,16 @@ inline std::vector<float> TensorValues(const std::string& bytes) {
   return v;
 }
 
-inline std::vector<float> Ramp(float start) {
-  std::vector<float> v(kElems);
-  for (int64_t i = 0; i < kElems; ++i) v[i] = start + static_cast<float>(i % 97);
+inline std::vector<float> Ramp(float start, int64_t elems = kElems) {
+  std::vector<float> v(static_cast<size_t>(elems));
+  for (int64_t i = 0; i < elems; ++i) v[i] = start + static_cast<float>(i % 97);
   return v;
 }
 
 /// A probe archive made by the system tar: input_0.pb = Ramp(0), output_0.pb = input + `w`.
-inline std::string ProbeArchive(const std::string& dir, float w) {
+inline std::string ProbeArchive(const std::string& dir, float w, int64_t elems = kElems) {
   std::filesystem::create_directories(dir);
-  std::vector<float> in = Ramp(0), out = in;
+  std::vector<float> in = Ramp(0, elems), out = in;
   for (auto& x : out) x += w;
   (void)fleet::WriteFileAtomic(dir + "/input_0.pb", TensorBytes(in));
   (void)fleet::WriteFileAtomic(dir + "/output_0.pb", TensorBytes(out));

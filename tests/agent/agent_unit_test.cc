@@ -116,29 +116,73 @@ TEST(AgentTelemetry, QueueIsBoundedAndCountsDrops) {
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   EXPECT_EQ(report->inferences, 1u);
   EXPECT_EQ(report->errors, 1u);
-  EXPECT_EQ(report->latency_us_buckets[fleet::LatencyBucket(302)], 1u);
+  EXPECT_EQ(report->latency_buckets[fleet::LatencyBucket(302)], 1u);
   std::filesystem::remove_all(dir);
 }
 
 TEST(AgentWire, AssignmentAndReportRoundTrip) {
-  fleet::Assignment a{"vad", "1.2.0", "r1", 7};
+  fleet::Assignment a;
+  a.reason = "rollout";
+  a.model = "vad";
+  a.version = "1.2.0";
+  a.manifest_version = 3;
+  a.manifest = {{"signed", {{"x", 1}}}, {"signatures", fleet::Json::array()}};
+  a.rollout_id = "ro_1";
+  a.etag = "\"a-1\"";
+  a.poll_after_s = 57;
   auto back = fleet::Assignment::FromJson(a.ToJson());
-  ASSERT_TRUE(back.ok());
-  EXPECT_EQ(back->revision, 7);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->manifest_version, 3);
+  EXPECT_EQ(back->etag, a.etag);
+  EXPECT_EQ(back->manifest, a.manifest);
+  // "none" carries nulls; unknown reasons, missing manifests and wrong types are refused.
+  auto none = fleet::Assignment::FromJson(fleet::Json{{"reason", "none"},
+                                                      {"model", nullptr},
+                                                      {"version", nullptr},
+                                                      {"manifest", nullptr},
+                                                      {"rollout_id", nullptr},
+                                                      {"etag", "\"n\""}});
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_TRUE(none->model.empty());
   EXPECT_FALSE(fleet::Assignment::FromJson(fleet::Json{{"model", 3}}).ok());
+  fleet::Json no_manifest = a.ToJson();
+  no_manifest["manifest"] = nullptr;
+  EXPECT_FALSE(fleet::Assignment::FromJson(no_manifest).ok());
+  fleet::Json odd = a.ToJson();
+  odd["reason"] = "because";
+  EXPECT_FALSE(fleet::Assignment::FromJson(odd).ok());
+
   fleet::TelemetryReport r;
   r.seq = 2;
   r.from = 10;
   r.to = 20;
-  r.events.push_back({15, "install", "vad", "1.2.0", "slot b"});
+  r.model = "vad";
+  r.version = "1.2.0";
+  r.inferences = 5;
+  r.latency_buckets[1] = 5;
+  r.events.push_back({15, "install", "vad", "1.2.0", "1.1.0", "slot b"});
+  r.events.push_back({16, "registered", "", "", "", "dev_1"});
+  r.events.push_back({17, "rollback", "vad", "", "1.2.0", "no previous"});
   auto rb = fleet::TelemetryReport::FromJson(r.ToJson());
   ASSERT_TRUE(rb.ok()) << rb.status().ToString();
   EXPECT_EQ(rb->events.at(0).kind, "install");
+  EXPECT_EQ(rb->events.at(0).from_version, "1.1.0");
   fleet::Json bad = r.ToJson();
-  bad["latency_us_buckets"] = {1, 2};
+  bad["latency_buckets"] = {1, 2};
   EXPECT_FALSE(fleet::TelemetryReport::FromJson(bad).ok());
+  // The hub batch: one report row, the install as a swap, local-only events left out.
+  fleet::Json batch = r.ToHubBatch("dev_1");
+  EXPECT_EQ(batch["batch_id"], "dev_1-2");
+  EXPECT_EQ(batch["active"]["version"], "1.2.0");
+  ASSERT_EQ(batch["reports"].size(), 1u);
+  EXPECT_EQ(batch["reports"][0]["latency_ms"]["counts"][1], 5);
+  ASSERT_EQ(batch["events"].size(), 1u);
+  EXPECT_EQ(batch["events"][0]["type"], "swap");
+  EXPECT_EQ(batch["events"][0]["from_version"], "1.1.0");
   EXPECT_EQ(fleet::LatencyBucket(0), 0u);
-  EXPECT_EQ(fleet::LatencyBucket(2000000), fleet::kLatencyBucketCount - 1);
+  EXPECT_EQ(fleet::LatencyBucket(1000), 0u);
+  EXPECT_EQ(fleet::LatencyBucket(1001), 1u);
+  EXPECT_EQ(fleet::LatencyBucket(20000000), fleet::kLatencyBucketCount - 1);
 }
 
 TEST(AgentSlots, PointerAndSlotVerification) {

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "fleet/crypto.h"
+#include "fleet/device_wire.h"
 #include "hub/rollout.h"
 #include "hub/rollout_service.h"
 #include "hub/sqlite_store.h"
@@ -215,6 +216,37 @@ TEST(Telemetry, ParsesAndRefuses) {
   }
 }
 
+// What tern-agent sends (fleet::TelemetryReport::ToHubBatch) is what the hub accepts.
+TEST(HubTelemetry, AcceptsTheAgentsBatches) {
+  fleet::TelemetryReport r;
+  r.seq = 9;
+  r.from = 10;
+  r.to = 20;
+  r.model = "vad";
+  r.version = "2";
+  r.inferences = 7;
+  r.errors = 1;
+  r.latency_buckets[2] = 7;
+  r.events.push_back({11, "install", "vad", "2", "1", "slot b"});
+  r.events.push_back({12, "health_passed", "vad", "2", "", ""});
+  r.events.push_back({13, "health_failed", "vad", "3", "", "probe mismatch"});
+  r.events.push_back({14, "rollback", "vad", "2", "3", "probe mismatch"});
+  r.events.push_back({15, "refused", "vad", "4", "", "bad signature"});
+  r.events.push_back({16, "root_updated", "", "", "", "2"});
+  auto b = ParseTelemetryBatch(r.ToHubBatch("dev_a"), "dev_a", 50);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(b->batch_id, "dev_a-9");
+  EXPECT_EQ(b->active_version, "2");
+  EXPECT_EQ(b->events.size(), 5u);
+  uint64_t inferences = 0, failures_of_3 = 0;
+  for (const auto& row : b->rows) {
+    inferences += row.inferences;
+    if (row.version == "3") failures_of_3 += row.failures;
+  }
+  EXPECT_EQ(inferences, 7u);
+  EXPECT_EQ(failures_of_3, 2u) << "the failed health check and the rollback away from 3";
+}
+
 // RolloutService on a real SQLite store with a fake clock.
 class RolloutServiceTest : public ::testing::Test {
  protected:
@@ -378,6 +410,59 @@ TEST_F(RolloutServiceTest, PauseResumeAbortAndRestart) {
     EXPECT_EQ(a->reason, "rollback");
   }
   EXPECT_FALSE(service_->Command("ro_missing", RolloutCommand::kAbort)->has_value());
+}
+
+// A rollback order outranks the manifest the cohort saw last (agents refuse older ones): the
+// previous version is re-signed once under a higher counter; resuming re-signs the new version.
+TEST_F(RolloutServiceTest, RollbackAndResumeReSignManifestsOnce) {
+  int signed_count = 0;
+  service_->set_resigner([&](const ModelVersionRecord& v, int64_t counter) -> Result<std::string> {
+    ++signed_count;
+    return "{\"v\":\"" + v.version + "\",\"n\":" + std::to_string(counter) + "}";
+  });
+  const std::string id = Create("2", "1");  // manifests: 1 → 1, 2 → 2, 3 → 3
+  auto devices = store_->ListDevicesInGroup("default");
+  ASSERT_TRUE(devices.ok());
+  for (const auto& d : *devices) {
+    auto a = service_->AssignmentFor(d);
+    ASSERT_TRUE(a.ok() && a->version);
+    if (a->reason == "baseline") {
+      EXPECT_EQ(a->version->manifest_version, 1) << "not re-signed";
+    } else {
+      EXPECT_EQ(a->version->manifest_version, 2);
+    }
+  }
+  EXPECT_EQ(signed_count, 0);
+  ASSERT_TRUE(service_->Command(id, RolloutCommand::kAbort).ok());
+  for (int round = 0; round < 2; ++round) {
+    for (const auto& d : *devices) {
+      auto a = service_->AssignmentFor(d);
+      ASSERT_TRUE(a.ok() && a->version);
+      EXPECT_EQ(a->reason, "rollback");
+      EXPECT_EQ(a->version->version, "1");
+      EXPECT_EQ(a->version->manifest_version, 4) << "above version 3's manifest counter";
+      EXPECT_EQ(a->version->manifest_json, "{\"v\":\"1\",\"n\":4}");
+    }
+  }
+  EXPECT_EQ(signed_count, 1) << "re-signed once, not per device or per poll";
+  // A new rollout of 2 (older manifest than the re-signed 1) re-signs 2 for its cohort.
+  auto second = service_->Create({{"model", "vad"},
+                                  {"version", "2"},
+                                  {"previous_version", "1"},
+                                  {"stages", {{{"percent", 100}}}}});
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  const std::string id2 = second->id;
+  int rollout_seen = 0;
+  for (const auto& d : *devices) {
+    auto a = service_->AssignmentFor(d);
+    ASSERT_TRUE(a.ok() && a->version);
+    if (a->reason != "rollout") continue;
+    ++rollout_seen;
+    EXPECT_EQ(a->version->manifest_version, 5);
+  }
+  EXPECT_GT(rollout_seen, 0);
+  EXPECT_EQ(signed_count, 2);
+  EXPECT_EQ(State(id2), "running/0");
 }
 
 }  // namespace

@@ -64,7 +64,8 @@ TEST(GradientOp, MatMulTanhMatchesHandDerivedGradients) {
   const std::vector<float> x = {0.5f, -1.f, 2.f, 0.25f, 1.5f, -0.75f};
   const std::vector<float> w = {0.1f, -0.2f, 0.3f, 0.4f, -0.5f, 0.6f};
   std::vector<Value> out;
-  ASSERT_TRUE((*s)->Run({Value(Floats({2, 3}, x)), Value(Floats({3, 2}, w))}, &out).ok());
+  std::vector<Value> in = {Value(Floats({2, 3}, x)), Value(Floats({3, 2}, w))};
+  ASSERT_TRUE((*s)->Run(in, &out).ok());
   ASSERT_EQ(out.size(), 3u);
   // g = 1 - tanh(h)^2; dx = g @ W^T; dW = x^T @ g.
   float g[2][2];
@@ -100,10 +101,9 @@ TEST(GradientOp, ZsAreConstantsAndUnusedXsGetZeros) {
   auto s = Session::LoadFromMemory(bytes.data(), bytes.size());
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   std::vector<Value> out;
-  ASSERT_TRUE((*s)->Run({Value(Floats({3}, {1, 2, 3})), Value(Floats({3}, {4, 5, 6})),
-                         Value(Floats({2}, {7, 8}))},
-                        &out)
-                  .ok());
+  std::vector<Value> in = {Value(Floats({3}, {1, 2, 3})), Value(Floats({3}, {4, 5, 6})),
+                           Value(Floats({2}, {7, 8}))};
+  ASSERT_TRUE((*s)->Run(in, &out).ok());
   ASSERT_EQ(out.size(), 2u);
   const float want[3] = {8, 20, 36};
   for (int i = 0; i < 3; ++i) EXPECT_FLOAT_EQ(out[0].tensor.data<float>()[i], want[i]);

@@ -75,6 +75,8 @@ int main(int argc, char** argv) {
   run->add_option("--socket", config.socket_path,
                   "Unix socket to serve on (default STATE/agent.sock)");
   run->add_option("--poll", config.poll_interval_s, "Seconds between syncs");
+  run->add_option("--long-poll", config.long_poll_s,
+                  "Seconds to hold a long-poll on the assignment (0: plain polling)");
   run->add_option("--telemetry-interval", config.telemetry_interval_s, "Seconds between reports");
   run->add_option("--conditions-file", config.conditions.conditions_file,
                   "JSON {\"metered\": bool, \"charging\": bool} written by the host");
@@ -113,6 +115,7 @@ int main(int argc, char** argv) {
       if (name == "--version") from_file.version = config.version;
       if (name == "--socket") from_file.socket_path = config.socket_path;
       if (name == "--poll") from_file.poll_interval_s = config.poll_interval_s;
+      if (name == "--long-poll") from_file.long_poll_s = config.long_poll_s;
       if (name == "--telemetry-interval")
         from_file.telemetry_interval_s = config.telemetry_interval_s;
       if (name == "--conditions-file")
