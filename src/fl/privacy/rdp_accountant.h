@@ -45,6 +45,10 @@ class RdpAccountant {
 
   /// Adds `steps` rounds of the sampled Gaussian mechanism.
   Status AddSampledGaussian(double sampling_rate, double noise_multiplier, uint64_t steps = 1);
+  /// ε_α of one round at every order of this accountant.
+  Result<std::vector<double>> StepRdp(double sampling_rate, double noise_multiplier) const;
+  /// Adds `steps` rounds whose per-round RDP StepRdp() computed.
+  Status AddStepRdp(const std::vector<double>& step_rdp, uint64_t steps = 1);
   /// ε at `delta` of everything added so far.
   Result<DpGuarantee> GetEpsilon(double delta) const;
 
@@ -59,7 +63,7 @@ class RdpAccountant {
 };
 
 /// A privacy budget (ε, δ) for a training run: says whether one more round fits, and refuses
-/// rounds that would exceed it.
+/// rounds that would exceed it. Not thread-safe (it caches the last round's RDP).
 class PrivacyBudget {
  public:
   static Result<PrivacyBudget> Create(double epsilon, double delta,
@@ -87,8 +91,14 @@ class PrivacyBudget {
       : epsilon_(epsilon), delta_(delta), accountant_(std::move(accountant)) {}
   double epsilon_ = 0;
   double delta_ = 0;
+  // The per-round RDP of the last parameters asked about: a run repeats them every round.
+  Result<const std::vector<double>*> CachedStepRdp(double sampling_rate,
+                                                   double noise_multiplier) const;
   RdpAccountant accountant_;
   DpGuarantee spent_{};
+  mutable double cached_rate_ = -1;
+  mutable double cached_noise_ = -1;
+  mutable std::vector<double> cached_step_rdp_;
 };
 
 }  // namespace tern::fl
