@@ -132,130 +132,148 @@ Result<std::vector<AddressedShare>> ReadShares(ByteReader& r, const SecAggConfig
   return shares;
 }
 
+// Reads a whole message: `body` reads the fields after the header into the message, and the
+// message must end exactly where the body stops.
+template <typename Message, typename Body>
+Result<Message> ParseWhole(std::span<const uint8_t> bytes, const char* what, Body&& body) {
+  ByteReader r(bytes);
+  Message m;
+  TERN_RETURN_IF_ERROR(body(r, m));
+  TERN_RETURN_IF_ERROR(CheckFullyRead(r, what));
+  return m;
+}
+
 }  // namespace
 
 Result<AdvertiseKeysMessage> ParseAdvertiseKeys(std::span<const uint8_t> bytes,
                                                 const SecAggConfig& config) {
-  ByteReader r(bytes);
-  AdvertiseKeysMessage m;
-  TERN_ASSIGN_OR_RETURN(m.sender, ReadClientHeader(r, SecAggMessageType::kAdvertiseKeys, config));
-  r.Array(&m.cipher_public_key);
-  r.Array(&m.mask_public_key);
-  TERN_RETURN_IF_ERROR(CheckFullyRead(r, "advertise-keys"));
-  return m;
+  return ParseWhole<AdvertiseKeysMessage>(
+      bytes, "advertise-keys", [&](ByteReader& r, AdvertiseKeysMessage& m) -> Status {
+        TERN_ASSIGN_OR_RETURN(m.sender,
+                              ReadClientHeader(r, SecAggMessageType::kAdvertiseKeys, config));
+        r.Array(&m.cipher_public_key);
+        r.Array(&m.mask_public_key);
+        return Status::Ok();
+      });
 }
 
 Result<KeyListMessage> ParseKeyList(std::span<const uint8_t> bytes, const SecAggConfig& config) {
-  ByteReader r(bytes);
-  TERN_RETURN_IF_ERROR(ReadServerHeader(r, SecAggMessageType::kKeyList, config));
-  uint32_t count = r.U32();
-  if (!r.CanHold(count, 68)) return InvalidArgument("key-list message: truncated");
-  KeyListMessage m;
-  m.clients.resize(count);
-  ClientId previous = 0;
-  for (auto& e : m.clients) {
-    e.id = r.U32();
-    r.Array(&e.cipher_public_key);
-    r.Array(&e.mask_public_key);
-    TERN_RETURN_IF_ERROR(CheckListedId(e.id, previous, config, "key-list"));
-    previous = e.id;
-  }
-  TERN_RETURN_IF_ERROR(CheckFullyRead(r, "key-list"));
-  return m;
+  return ParseWhole<KeyListMessage>(bytes, "key-list", [&](ByteReader& r, KeyListMessage& m) {
+    TERN_RETURN_IF_ERROR(ReadServerHeader(r, SecAggMessageType::kKeyList, config));
+    uint32_t count = r.U32();
+    if (!r.CanHold(count, 68)) return InvalidArgument("key-list message: truncated");
+    m.clients.resize(count);
+    ClientId previous = 0;
+    for (auto& e : m.clients) {
+      e.id = r.U32();
+      r.Array(&e.cipher_public_key);
+      r.Array(&e.mask_public_key);
+      TERN_RETURN_IF_ERROR(CheckListedId(e.id, previous, config, "key-list"));
+      previous = e.id;
+    }
+    return Status::Ok();
+  });
 }
 
 Result<ShareKeysMessage> ParseShareKeys(std::span<const uint8_t> bytes,
                                         const SecAggConfig& config) {
-  ByteReader r(bytes);
-  ShareKeysMessage m;
-  TERN_ASSIGN_OR_RETURN(m.sender, ReadClientHeader(r, SecAggMessageType::kShareKeys, config));
-  TERN_ASSIGN_OR_RETURN(m.shares, ReadShares(r, config, "share-keys"));
-  TERN_RETURN_IF_ERROR(CheckFullyRead(r, "share-keys"));
-  return m;
+  return ParseWhole<ShareKeysMessage>(
+      bytes, "share-keys", [&](ByteReader& r, ShareKeysMessage& m) -> Status {
+        TERN_ASSIGN_OR_RETURN(m.sender, ReadClientHeader(r, SecAggMessageType::kShareKeys, config));
+        TERN_ASSIGN_OR_RETURN(m.shares, ReadShares(r, config, "share-keys"));
+        return Status::Ok();
+      });
 }
 
 Result<SharesForClientMessage> ParseSharesForClient(std::span<const uint8_t> bytes,
                                                     const SecAggConfig& config) {
-  ByteReader r(bytes);
-  TERN_RETURN_IF_ERROR(ReadServerHeader(r, SecAggMessageType::kSharesForClient, config));
-  SharesForClientMessage m;
-  m.recipient = r.U32();
-  TERN_ASSIGN_OR_RETURN(m.shares, ReadShares(r, config, "shares-for-client"));
-  TERN_RETURN_IF_ERROR(CheckFullyRead(r, "shares-for-client"));
-  return m;
+  return ParseWhole<SharesForClientMessage>(
+      bytes, "shares-for-client", [&](ByteReader& r, SharesForClientMessage& m) -> Status {
+        TERN_RETURN_IF_ERROR(ReadServerHeader(r, SecAggMessageType::kSharesForClient, config));
+        m.recipient = r.U32();
+        TERN_ASSIGN_OR_RETURN(m.shares, ReadShares(r, config, "shares-for-client"));
+        return Status::Ok();
+      });
 }
 
 Result<MaskedInputMessage> ParseMaskedInput(std::span<const uint8_t> bytes,
                                             const SecAggConfig& config) {
-  ByteReader r(bytes);
-  MaskedInputMessage m;
-  TERN_ASSIGN_OR_RETURN(m.sender, ReadClientHeader(r, SecAggMessageType::kMaskedInput, config));
-  uint32_t length = r.U32();
-  if (r.ok() && length != config.vector_length) {
-    return InvalidArgument("masked-input message from client " + std::to_string(m.sender) +
-                           ": " + std::to_string(length) + " elements, expected " +
-                           std::to_string(config.vector_length));
-  }
-  if (!r.CanHold(length, 4)) return InvalidArgument("masked-input message: truncated");
-  m.masked.resize(length);
-  r.Raw(m.masked.data(), size_t{length} * 4);
-  TERN_RETURN_IF_ERROR(CheckFullyRead(r, "masked-input"));
+  auto parsed = ParseWhole<MaskedInputMessage>(
+      bytes, "masked-input", [&](ByteReader& r, MaskedInputMessage& m) -> Status {
+        TERN_ASSIGN_OR_RETURN(m.sender,
+                              ReadClientHeader(r, SecAggMessageType::kMaskedInput, config));
+        uint32_t length = r.U32();
+        if (r.ok() && length != config.vector_length) {
+          return InvalidArgument("masked-input message from client " + std::to_string(m.sender) +
+                                 ": " + std::to_string(length) + " elements, expected " +
+                                 std::to_string(config.vector_length));
+        }
+        if (!r.CanHold(length, 4)) return InvalidArgument("masked-input message: truncated");
+        m.masked.resize(length);
+        r.Raw(m.masked.data(), size_t{length} * 4);
+        return Status::Ok();
+      });
+  if (!parsed.ok()) return parsed;
   const uint32_t mask = ModulusMask(config.modulus_bits);
-  for (uint32_t w : m.masked) {
+  for (uint32_t w : parsed->masked) {
     if ((w & ~mask) != 0) {
-      return InvalidArgument("masked-input message from client " + std::to_string(m.sender) +
-                             ": element above 2^" + std::to_string(config.modulus_bits));
+      return InvalidArgument("masked-input message from client " +
+                             std::to_string(parsed->sender) + ": element above 2^" +
+                             std::to_string(config.modulus_bits));
     }
   }
-  return m;
+  return parsed;
 }
 
 Result<UnmaskRequestMessage> ParseUnmaskRequest(std::span<const uint8_t> bytes,
                                                 const SecAggConfig& config) {
-  ByteReader r(bytes);
-  TERN_RETURN_IF_ERROR(ReadServerHeader(r, SecAggMessageType::kUnmaskRequest, config));
-  uint32_t count = r.U32();
-  if (!r.CanHold(count, 4)) return InvalidArgument("unmask-request message: truncated");
-  UnmaskRequestMessage m;
-  m.survivors.resize(count);
-  ClientId previous = 0;
-  for (ClientId& id : m.survivors) {
-    id = r.U32();
-    TERN_RETURN_IF_ERROR(CheckListedId(id, previous, config, "unmask-request"));
-    previous = id;
-  }
-  TERN_RETURN_IF_ERROR(CheckFullyRead(r, "unmask-request"));
-  return m;
+  return ParseWhole<UnmaskRequestMessage>(
+      bytes, "unmask-request", [&](ByteReader& r, UnmaskRequestMessage& m) {
+        TERN_RETURN_IF_ERROR(ReadServerHeader(r, SecAggMessageType::kUnmaskRequest, config));
+        uint32_t count = r.U32();
+        if (!r.CanHold(count, 4)) return InvalidArgument("unmask-request message: truncated");
+        m.survivors.resize(count);
+        ClientId previous = 0;
+        for (ClientId& id : m.survivors) {
+          id = r.U32();
+          TERN_RETURN_IF_ERROR(CheckListedId(id, previous, config, "unmask-request"));
+          previous = id;
+        }
+        return Status::Ok();
+      });
 }
 
 Result<UnmaskResponseMessage> ParseUnmaskResponse(std::span<const uint8_t> bytes,
                                                   const SecAggConfig& config) {
-  ByteReader r(bytes);
-  UnmaskResponseMessage m;
-  TERN_ASSIGN_OR_RETURN(m.sender,
-                        ReadClientHeader(r, SecAggMessageType::kUnmaskResponse, config));
-  uint32_t count = r.U32();
-  if (!r.CanHold(count, 5 + 8 * kShamirChunks)) {
-    return InvalidArgument("unmask-response message: truncated");
-  }
-  m.entries.resize(count);
-  ClientId previous = 0;
-  for (auto& e : m.entries) {
-    e.owner = r.U32();
-    uint8_t kind = r.U8();
-    for (uint64_t& v : e.share) v = r.U64();
-    TERN_RETURN_IF_ERROR(CheckListedId(e.owner, previous, config, "unmask-response"));
-    previous = e.owner;
-    if (kind > 1) {
-      return InvalidArgument("unmask-response message: unknown share kind " + std::to_string(kind));
-    }
-    e.kind = static_cast<ShareKind>(kind);
-    for (uint64_t v : e.share) {
-      if (v >= kShamirPrime) return InvalidArgument("unmask-response message: share out of field");
-    }
-  }
-  TERN_RETURN_IF_ERROR(CheckFullyRead(r, "unmask-response"));
-  return m;
+  return ParseWhole<UnmaskResponseMessage>(
+      bytes, "unmask-response", [&](ByteReader& r, UnmaskResponseMessage& m) -> Status {
+        TERN_ASSIGN_OR_RETURN(m.sender,
+                              ReadClientHeader(r, SecAggMessageType::kUnmaskResponse, config));
+        uint32_t count = r.U32();
+        if (!r.CanHold(count, 5 + 8 * kShamirChunks)) {
+          return InvalidArgument("unmask-response message: truncated");
+        }
+        m.entries.resize(count);
+        ClientId previous = 0;
+        for (auto& e : m.entries) {
+          e.owner = r.U32();
+          uint8_t kind = r.U8();
+          for (uint64_t& v : e.share) v = r.U64();
+          TERN_RETURN_IF_ERROR(CheckListedId(e.owner, previous, config, "unmask-response"));
+          previous = e.owner;
+          if (kind > 1) {
+            return InvalidArgument("unmask-response message: unknown share kind " +
+                                   std::to_string(kind));
+          }
+          e.kind = static_cast<ShareKind>(kind);
+          for (uint64_t v : e.share) {
+            if (v >= kShamirPrime) {
+              return InvalidArgument("unmask-response message: share out of field");
+            }
+          }
+        }
+        return Status::Ok();
+      });
 }
 
 }  // namespace tern::fl

@@ -27,7 +27,8 @@ struct SecAggServer::State {
   SecAggConfig config;
   SecAggPhase phase = SecAggPhase::kAdvertiseKeys;
   std::vector<std::vector<ClientId>> peers;  // by client id; [0] unused
-  std::map<ClientId, KeyListMessage::Entry> advertised;                  // U1
+  std::set<ClientId> u1;
+  std::map<ClientId, KeyListMessage::Entry> advertised;                  // U1's keys
   std::map<ClientId, std::vector<AddressedShare>> shares_by_sender;      // U2, until forwarded
   std::set<ClientId> u2;
   std::set<ClientId> masked_from;  // U3 while round 2 runs
@@ -38,31 +39,46 @@ struct SecAggServer::State {
   std::map<ClientId, std::vector<HeldShare>> key_shares;   // by owner (dropped)
   LagrangeCache lagrange;
 
-  bool IsPeer(ClientId a, ClientId b) const {
-    return std::binary_search(peers[a].begin(), peers[a].end(), b);
-  }
-  // A Receive*() error is about one client's message: it is refused, the round goes on.
-  Status Check(SecAggPhase expected, ClientId from, const char* what) const {
+  // Parses a client's message after the checks every one of them must pass: a known sender in
+  // the right phase, the message's sender equal to the transport's, a member of the previous
+  // round's set (`admitted`, when given; `role` says what membership means), and the first
+  // message of its kind from it (`seen`). A Receive*() error is about one client's message: it
+  // is refused and the round goes on.
+  template <typename Message>
+  Result<Message> Accept(SecAggPhase expected, ClientId from, std::span<const uint8_t> bytes,
+                         Result<Message> (*parse)(std::span<const uint8_t>, const SecAggConfig&),
+                         const char* what, const std::set<ClientId>* admitted, const char* role,
+                         const std::set<ClientId>& seen) const {
+    const std::string prefix = std::string(what) + " message from ";
     if (from < 1 || from > config.num_clients) {
-      return InvalidArgument(std::string(what) + " message from unknown client " +
-                             std::to_string(from));
+      return InvalidArgument(prefix + "unknown client " + std::to_string(from));
     }
     if (phase != expected) {
-      return Status(StatusCode::kFailedPrecondition,
-                    std::string(what) + " message from client " + std::to_string(from) +
-                        " arrived in phase " + SecAggPhaseName(phase));
+      return Status(StatusCode::kFailedPrecondition, prefix + "client " + std::to_string(from) +
+                                                         " arrived in phase " +
+                                                         SecAggPhaseName(phase));
     }
-    return Status::Ok();
+    TERN_ASSIGN_OR_RETURN(Message m, parse(bytes, config));
+    if (m.sender != from) {
+      return InvalidArgument(std::string(what) + " message claims to be from client " +
+                             std::to_string(m.sender) + " but came from client " +
+                             std::to_string(from));
+    }
+    if (admitted != nullptr && admitted->count(from) == 0) {
+      return InvalidArgument(prefix + "client " + std::to_string(from) + ", which " + role);
+    }
+    if (seen.count(from)) return InvalidArgument("duplicate " + prefix + "client " + std::to_string(from));
+    return m;
   }
-  Status CheckSender(ClientId from, ClientId claimed, const char* what) const {
-    if (claimed == from) return Status::Ok();
-    return InvalidArgument(std::string(what) + " message claims to be from client " +
-                           std::to_string(claimed) + " but came from client " +
-                           std::to_string(from));
-  }
-  Status Duplicate(ClientId from, const char* what) const {
-    return InvalidArgument("duplicate " + std::string(what) + " message from client " +
-                           std::to_string(from));
+  // The peers of `client` that are in `set`, ascending, with `client` itself when asked.
+  std::vector<ClientId> PeersIn(ClientId client, const std::set<ClientId>& set,
+                                bool with_self) const {
+    std::vector<ClientId> out;
+    for (ClientId v : peers[client]) {
+      if (set.count(v)) out.push_back(v);
+    }
+    if (with_self) out.insert(std::upper_bound(out.begin(), out.end(), client), client);
+    return out;
   }
   Status Finish(SecAggPhase expected, size_t have, const char* what) {
     if (phase != expected) {
@@ -105,10 +121,10 @@ const std::vector<ClientId>& SecAggServer::survivors() const { return state_->su
 
 Status SecAggServer::ReceiveAdvertiseKeys(ClientId from, std::span<const uint8_t> message) {
   State& s = *state_;
-  TERN_RETURN_IF_ERROR(s.Check(SecAggPhase::kAdvertiseKeys, from, "advertise-keys"));
-  TERN_ASSIGN_OR_RETURN(AdvertiseKeysMessage m, ParseAdvertiseKeys(message, s.config));
-  TERN_RETURN_IF_ERROR(s.CheckSender(from, m.sender, "advertise-keys"));
-  if (s.advertised.count(from)) return s.Duplicate(from, "advertise-keys");
+  TERN_ASSIGN_OR_RETURN(AdvertiseKeysMessage m,
+                        s.Accept(SecAggPhase::kAdvertiseKeys, from, message, &ParseAdvertiseKeys,
+                                 "advertise-keys", nullptr, "", s.u1));
+  s.u1.insert(from);
   s.advertised.emplace(from, KeyListMessage::Entry{from, m.cipher_public_key, m.mask_public_key});
   return Status::Ok();
 }
@@ -127,19 +143,11 @@ Result<Bytes> SecAggServer::FinishAdvertiseKeys() {
 
 Status SecAggServer::ReceiveShareKeys(ClientId from, std::span<const uint8_t> message) {
   State& s = *state_;
-  TERN_RETURN_IF_ERROR(s.Check(SecAggPhase::kShareKeys, from, "share-keys"));
-  TERN_ASSIGN_OR_RETURN(ShareKeysMessage m, ParseShareKeys(message, s.config));
-  TERN_RETURN_IF_ERROR(s.CheckSender(from, m.sender, "share-keys"));
-  if (!s.advertised.count(from)) {
-    return InvalidArgument("share-keys message from client " + std::to_string(from) +
-                           ", which did not advertise keys");
-  }
-  if (s.u2.count(from)) return s.Duplicate(from, "share-keys");
+  TERN_ASSIGN_OR_RETURN(ShareKeysMessage m,
+                        s.Accept(SecAggPhase::kShareKeys, from, message, &ParseShareKeys,
+                                 "share-keys", &s.u1, "did not advertise keys", s.u2));
   // One share for each neighbour in U1, no more and no fewer.
-  std::vector<ClientId> expected;
-  for (ClientId v : s.peers[from]) {
-    if (s.advertised.count(v)) expected.push_back(v);
-  }
+  std::vector<ClientId> expected = s.PeersIn(from, s.u1, /*with_self=*/false);
   bool same = m.shares.size() == expected.size();
   for (size_t i = 0; same && i < expected.size(); ++i) same = m.shares[i].peer == expected[i];
   if (!same) {
@@ -176,14 +184,9 @@ Result<std::map<ClientId, Bytes>> SecAggServer::FinishShareKeys() {
 
 Status SecAggServer::ReceiveMaskedInput(ClientId from, std::span<const uint8_t> message) {
   State& s = *state_;
-  TERN_RETURN_IF_ERROR(s.Check(SecAggPhase::kMaskedInput, from, "masked-input"));
-  TERN_ASSIGN_OR_RETURN(MaskedInputMessage m, ParseMaskedInput(message, s.config));
-  TERN_RETURN_IF_ERROR(s.CheckSender(from, m.sender, "masked-input"));
-  if (!s.u2.count(from)) {
-    return InvalidArgument("masked-input message from client " + std::to_string(from) +
-                           ", which did not share keys");
-  }
-  if (s.masked_from.count(from)) return s.Duplicate(from, "masked-input");
+  TERN_ASSIGN_OR_RETURN(MaskedInputMessage m,
+                        s.Accept(SecAggPhase::kMaskedInput, from, message, &ParseMaskedInput,
+                                 "masked-input", &s.u2, "did not share keys", s.masked_from));
   // Wraps mod 2^32; the reduction mod 2^k happens once at the end.
   for (size_t i = 0; i < s.sum.size(); ++i) s.sum[i] += m.masked[i];
   s.masked_from.insert(from);
@@ -203,21 +206,13 @@ Result<Bytes> SecAggServer::FinishMaskedInput() {
 
 Status SecAggServer::ReceiveUnmask(ClientId from, std::span<const uint8_t> message) {
   State& s = *state_;
-  TERN_RETURN_IF_ERROR(s.Check(SecAggPhase::kUnmask, from, "unmask-response"));
-  TERN_ASSIGN_OR_RETURN(UnmaskResponseMessage m, ParseUnmaskResponse(message, s.config));
-  TERN_RETURN_IF_ERROR(s.CheckSender(from, m.sender, "unmask-response"));
-  if (!s.masked_from.count(from)) {
-    return InvalidArgument("unmask-response message from client " + std::to_string(from) +
-                           ", which is not a survivor");
-  }
-  if (s.responded.count(from)) return s.Duplicate(from, "unmask-response");
+  TERN_ASSIGN_OR_RETURN(UnmaskResponseMessage m,
+                        s.Accept(SecAggPhase::kUnmask, from, message, &ParseUnmaskResponse,
+                                 "unmask-response", &s.masked_from, "is not a survivor",
+                                 s.responded));
   // The client holds shares from itself and its neighbours in U2: one entry for each, of the
   // kind the survivor list calls for.
-  std::vector<ClientId> expected;
-  for (ClientId v : s.peers[from]) {
-    if (s.u2.count(v)) expected.push_back(v);
-  }
-  expected.insert(std::upper_bound(expected.begin(), expected.end(), from), from);
+  std::vector<ClientId> expected = s.PeersIn(from, s.u2, /*with_self=*/true);
   if (m.entries.size() != expected.size()) {
     return InvalidArgument("unmask-response message from client " + std::to_string(from) +
                            " has " + std::to_string(m.entries.size()) + " shares, expected " +
