@@ -154,7 +154,8 @@ Row RunSecAgg(uint32_t n, uint32_t length, uint32_t neighbors, uint32_t sample, 
     Bytes m = Check(timed_call(c.id(), 2, [&] { return c.MaskedInput(shares.at(c.id()), input); }),
                     "masked input");
     sent[c.id()] += m.size();
-    if (full) Check(server_call([&] { return srv.ReceiveMaskedInput(c.id(), m); }), "receive input");
+    if (full)
+      Check(server_call([&] { return srv.ReceiveMaskedInput(c.id(), m); }), "receive input");
   }
   Bytes request;
   if (full) {
@@ -202,10 +203,11 @@ void Print(const Row& r) {
   double total = r.client_ms[0] + r.client_ms[1] + r.client_ms[2] + r.client_ms[3];
   char server[32] = "not timed";
   if (r.server_ms >= 0) std::snprintf(server, sizeof(server), "%.0f ms", r.server_ms);
-  std::printf("| %-7s | %5u | %4u | %3u | %4u | %7u | %9.2f | %7.2f | %7.2f | %8.2f | %7.2f | %10s | %10s | %9s |\n",
-              r.scheme.c_str(), r.n, r.t, r.k, r.dropped, r.measured, total, r.client_ms[0],
-              r.client_ms[1], r.client_ms[2], r.client_ms[3], Bytes(r.sent).c_str(),
-              Bytes(r.received).c_str(), server);
+  std::printf(
+      "| %-7s | %5u | %4u | %3u | %4u | %7u | %9.2f | %7.2f | %7.2f | %8.2f | %7.2f | %10s | %10s "
+      "| %9s |\n",
+      r.scheme.c_str(), r.n, r.t, r.k, r.dropped, r.measured, total, r.client_ms[0], r.client_ms[1],
+      r.client_ms[2], r.client_ms[3], Bytes(r.sent).c_str(), Bytes(r.received).c_str(), server);
   std::fflush(stdout);
 }
 
@@ -234,11 +236,16 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  std::printf("model: %u parameters, 32-bit fixed point; client CPU ms per round (0 advertise, "
-              "1 share, 2 masked input, 3 unmask)\n\n",
-              params);
-  std::printf("| scheme  |     n |    t |   k | drop | timed   | client ms | r0 ms   | r1 ms   | r2 ms    | r3 ms   | sent       | received   | server    |\n");
-  std::printf("|---------|-------|------|-----|------|---------|-----------|---------|---------|----------|---------|------------|------------|-----------|\n");
+  std::printf(
+      "model: %u parameters, 32-bit fixed point; client CPU ms per round (0 advertise, "
+      "1 share, 2 masked input, 3 unmask)\n\n",
+      params);
+  std::printf(
+      "| scheme  |     n |    t |   k | drop | timed   | client ms | r0 ms   | r1 ms   | r2 ms    "
+      "| r3 ms   | sent       | received   | server    |\n");
+  std::printf(
+      "|---------|-------|------|-----|------|---------|-----------|---------|---------|----------|"
+      "---------|------------|------------|-----------|\n");
   for (uint32_t n : client_counts) {
     Print(RunPlain(n, params));
     // SecAgg+ neighbourhood: k even, about 2·log2(n), as in Bell et al.'s O(log n).

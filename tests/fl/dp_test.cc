@@ -1,11 +1,11 @@
 // Clipping, Gaussian noise statistics and adaptive clipping.
+#include "fl/privacy/dp.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <random>
 #include <vector>
-
-#include "fl/privacy/dp.h"
 
 namespace tern::fl {
 namespace {

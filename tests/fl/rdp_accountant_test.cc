@@ -1,12 +1,12 @@
 // The RDP accountant against closed forms, an independent numerical integration of the Rényi
 // divergence of the sampled Gaussian mixture, and values published with other accountants.
+#include "fl/privacy/rdp_accountant.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <numbers>
 #include <vector>
-
-#include "fl/privacy/rdp_accountant.h"
 
 namespace tern::fl {
 namespace {
@@ -21,10 +21,12 @@ double RdpByIntegration(double q, double sigma, double alpha) {
   double max_log = -INFINITY;
   for (int i = 0; i <= n; ++i) {
     double z = lo + i * h;
-    double log_phi = -z * z / (2 * sigma * sigma) - std::log(sigma * std::sqrt(2 * std::numbers::pi));
+    double log_phi =
+        -z * z / (2 * sigma * sigma) - std::log(sigma * std::sqrt(2 * std::numbers::pi));
     double x = (2 * z - 1) / (2 * sigma * sigma);
     // log((1-q) + q e^x), stable for large x.
-    double log_mix = x > 0 ? x + std::log(q + (1 - q) * std::exp(-x)) : std::log((1 - q) + q * std::exp(x));
+    double log_mix =
+        x > 0 ? x + std::log(q + (1 - q) * std::exp(-x)) : std::log((1 - q) + q * std::exp(x));
     log_f[i] = log_phi + alpha * log_mix;
     max_log = std::max(max_log, log_f[i]);
   }
@@ -50,10 +52,9 @@ TEST(RdpAccountant, MatchesNumericalIntegration) {
   struct Point {
     double q, sigma, alpha;
   };
-  const Point points[] = {
-      {0.01, 1.0, 2.5}, {0.1, 2.0, 7.3},  {0.05, 0.8, 1.5}, {0.2, 5.0, 20.5},
-      {0.01, 4.0, 32},  {1e-3, 1.0, 3},   {0.5, 1.5, 1.1},  {0.02, 1.1, 12},
-      {0.3, 0.9, 4.7},  {0.001, 0.6, 2.2}, {0.01, 2.5, 1.5}};
+  const Point points[] = {{0.01, 1.0, 2.5}, {0.1, 2.0, 7.3},   {0.05, 0.8, 1.5}, {0.2, 5.0, 20.5},
+                          {0.01, 4.0, 32},  {1e-3, 1.0, 3},    {0.5, 1.5, 1.1},  {0.02, 1.1, 12},
+                          {0.3, 0.9, 4.7},  {0.001, 0.6, 2.2}, {0.01, 2.5, 1.5}};
   for (const Point& p : points) {
     double fast = SampledGaussianRdp(p.q, p.sigma, p.alpha);
     double slow = RdpByIntegration(p.q, p.sigma, p.alpha);

@@ -31,49 +31,54 @@ RoundOutcome RunRound(const SecAggConfig& config, const std::vector<std::vector<
     if (!client.ok()) return fail(client.status());
     clients.emplace(id, std::move(*client));
   }
-  auto alive = [&](ClientId id, const std::set<ClientId>& gone) { return gone.count(id) == 0; };
+  // One client's turn in a round: its message, counted and handed to the server.
+  Status first_error;
+  auto turn = [&](ClientId id, const std::set<ClientId>& gone, auto&& make, auto&& receive) {
+    if (!first_error.ok() || gone.count(id)) return;
+    Result<Bytes> m = make();
+    if (!m.ok()) {
+      first_error = m.status();
+      return;
+    }
+    sent[id] += m->size();
+    first_error = receive(*m);
+  };
 
   for (auto& [id, client] : clients) {
-    if (!alive(id, dropouts.before_advertise)) continue;
-    auto m = client.AdvertiseKeys();
-    if (!m.ok()) return fail(m.status());
-    sent[id] += m->size();
-    Status st = server->ReceiveAdvertiseKeys(id, *m);
-    if (!st.ok()) return fail(st);
+    turn(
+        id, dropouts.before_advertise, [&] { return client.AdvertiseKeys(); },
+        [&](const Bytes& m) { return server->ReceiveAdvertiseKeys(id, m); });
   }
+  if (!first_error.ok()) return fail(first_error);
   auto key_list = server->FinishAdvertiseKeys();
   if (!key_list.ok()) return fail(key_list.status());
 
   for (auto& [id, client] : clients) {
-    if (!alive(id, dropouts.before_advertise) || !alive(id, dropouts.before_share)) continue;
-    auto m = client.ShareKeys(*key_list);
-    if (!m.ok()) return fail(m.status());
-    sent[id] += m->size();
-    Status st = server->ReceiveShareKeys(id, *m);
-    if (!st.ok()) return fail(st);
+    if (dropouts.before_advertise.count(id)) continue;
+    turn(
+        id, dropouts.before_share, [&] { return client.ShareKeys(*key_list); },
+        [&](const Bytes& m) { return server->ReceiveShareKeys(id, m); });
   }
+  if (!first_error.ok()) return fail(first_error);
   auto shares = server->FinishShareKeys();
   if (!shares.ok()) return fail(shares.status());
 
   for (auto& [id, message] : *shares) {
-    if (!alive(id, dropouts.before_masked)) continue;
-    auto m = clients.at(id).MaskedInput(message, inputs[id - 1]);
-    if (!m.ok()) return fail(m.status());
-    sent[id] += m->size();
-    Status st = server->ReceiveMaskedInput(id, *m);
-    if (!st.ok()) return fail(st);
+    turn(
+        id, dropouts.before_masked,
+        [&] { return clients.at(id).MaskedInput(message, inputs[id - 1]); },
+        [&](const Bytes& m) { return server->ReceiveMaskedInput(id, m); });
   }
+  if (!first_error.ok()) return fail(first_error);
   auto request = server->FinishMaskedInput();
   if (!request.ok()) return fail(request.status());
 
   for (ClientId id : server->survivors()) {
-    if (!alive(id, dropouts.before_unmask)) continue;
-    auto m = clients.at(id).Unmask(*request);
-    if (!m.ok()) return fail(m.status());
-    sent[id] += m->size();
-    Status st = server->ReceiveUnmask(id, *m);
-    if (!st.ok()) return fail(st);
+    turn(
+        id, dropouts.before_unmask, [&] { return clients.at(id).Unmask(*request); },
+        [&](const Bytes& m) { return server->ReceiveUnmask(id, m); });
   }
+  if (!first_error.ok()) return fail(first_error);
   auto sum = server->FinishUnmask();
   if (!sum.ok()) return fail(sum.status());
 

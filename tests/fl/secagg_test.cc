@@ -1,6 +1,8 @@
 // Secure aggregation: the unmasked sum equals the plain sum of the survivors' inputs exactly,
 // whatever phase clients drop out in, for SecAgg and SecAgg+; a dishonest server cannot get both
 // secrets of a peer; tampered, duplicated or misplaced messages are refused.
+#include "fl/privacy/secagg.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,7 +12,6 @@
 #include <set>
 
 #include "fl/privacy/messages.h"
-#include "fl/privacy/secagg.h"
 #include "fl/privacy/shamir.h"
 #include "secagg_harness.h"
 
@@ -90,8 +91,8 @@ TEST_P(SecAggSumTest, DropoutsAtAllPhasesTogether) {
   // Three clients are gone by round 3 and a fourth does not answer it: t must survive that.
   if (p.n - 4 < p.t) GTEST_SKIP() << "n - 4 < t";
   auto config = MakeConfig(p.n, p.t, 64, p.neighbors, p.bits);
-  Dropouts d{.before_advertise = {p.n}, .before_share = {2}, .before_masked = {4},
-             .before_unmask = {1}};
+  Dropouts d{
+      .before_advertise = {p.n}, .before_share = {2}, .before_masked = {4}, .before_unmask = {1}};
   ExpectExactSum(config, d, AllBut(p.n, {p.n, 2, 4}));
 }
 
@@ -111,8 +112,8 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(SecAgg, ManyDropoutsDownToThreshold) {
   // n = 10, t = 5: five clients may go, spread over the phases.
   auto config = MakeConfig(10, 5, 50);
-  Dropouts d{.before_advertise = {10}, .before_share = {9}, .before_masked = {3, 5},
-             .before_unmask = {1}};
+  Dropouts d{
+      .before_advertise = {10}, .before_share = {9}, .before_masked = {3, 5}, .before_unmask = {1}};
   ExpectExactSum(config, d, AllBut(10, {3, 5, 9, 10}));
 }
 
@@ -407,8 +408,7 @@ TEST(SecAggMessages, RejectsDuplicateAdvertiseAndRepeatedKeys) {
   }
   Status st = server->ReceiveAdvertiseKeys(2, adverts[1]);
   ASSERT_FALSE(st.ok());
-  EXPECT_NE(st.message().find("duplicate advertise-keys message from client 2"),
-            std::string::npos);
+  EXPECT_NE(st.message().find("duplicate advertise-keys message from client 2"), std::string::npos);
   // A key list in which the server copied client 1's keys to client 3.
   Bytes honest = *server->FinishAdvertiseKeys();
   auto list = ParseKeyList(honest, config);
@@ -431,9 +431,10 @@ TEST(SecAggMessages, ServerRejectsUnmaskAnswersOfTheWrongKind) {
   auto s = RunToMaskedInput(5, 3);
   auto inputs = RandomInputs(s.config, 1);
   for (auto& c : s.clients) {
-    ASSERT_TRUE(s.server->ReceiveMaskedInput(c.id(), *c.MaskedInput(s.shares.at(c.id()),
-                                                                     inputs[c.id() - 1]))
-                    .ok());
+    ASSERT_TRUE(
+        s.server
+            ->ReceiveMaskedInput(c.id(), *c.MaskedInput(s.shares.at(c.id()), inputs[c.id() - 1]))
+            .ok());
   }
   Bytes request = *s.server->FinishMaskedInput();
   auto answer = ParseUnmaskResponse(*s.clients[0].Unmask(request), s.config);
@@ -442,8 +443,7 @@ TEST(SecAggMessages, ServerRejectsUnmaskAnswersOfTheWrongKind) {
   answer->entries[2].kind = ShareKind::kMaskKey;
   Status st = s.server->ReceiveUnmask(1, Encode(s.config.round_id, *answer));
   ASSERT_FALSE(st.ok());
-  EXPECT_NE(st.message().find("unexpected share for client 3"), std::string::npos)
-      << st.ToString();
+  EXPECT_NE(st.message().find("unexpected share for client 3"), std::string::npos) << st.ToString();
 }
 
 TEST(SecAggMessages, CorruptShareIsCaughtWhenRebuildingAMaskKey) {
@@ -454,8 +454,8 @@ TEST(SecAggMessages, CorruptShareIsCaughtWhenRebuildingAMaskKey) {
   auto inputs = RandomInputs(s.config, 1);
   for (ClientId id = 1; id <= 4; ++id) {
     auto& c = s.clients[id - 1];
-    ASSERT_TRUE(s.server->ReceiveMaskedInput(id, *c.MaskedInput(s.shares.at(id), inputs[id - 1]))
-                    .ok());
+    ASSERT_TRUE(
+        s.server->ReceiveMaskedInput(id, *c.MaskedInput(s.shares.at(id), inputs[id - 1])).ok());
   }
   Bytes request = *s.server->FinishMaskedInput();
   for (ClientId id = 1; id <= 4; ++id) {
@@ -472,8 +472,7 @@ TEST(SecAggMessages, CorruptShareIsCaughtWhenRebuildingAMaskKey) {
   }
   auto sum = s.server->FinishUnmask();
   ASSERT_FALSE(sum.ok());
-  EXPECT_NE(sum.status().message().find("does not match the key it advertised"),
-            std::string::npos)
+  EXPECT_NE(sum.status().message().find("does not match the key it advertised"), std::string::npos)
       << sum.status().ToString();
 }
 
@@ -529,7 +528,8 @@ TEST(FixedPoint, OverflowIsGuarded) {
   std::vector<float> odd = {5.0f, -5.0f, std::nanf(""), 0.25f};
   auto enc = codec->Encode(odd, &clamped);
   EXPECT_EQ(clamped, 2u);
-  EXPECT_DOUBLE_EQ(codec->DecodeOne(enc[0]), codec->DecodeOne(codec->Encode(std::vector<float>{1.0f})[0]));
+  EXPECT_DOUBLE_EQ(codec->DecodeOne(enc[0]),
+                   codec->DecodeOne(codec->Encode(std::vector<float>{1.0f})[0]));
   EXPECT_DOUBLE_EQ(codec->DecodeOne(enc[2]), 0.0);
   EXPECT_NEAR(codec->DecodeOne(enc[3]), 0.25, codec->resolution());
   // AddModular refuses mismatched sizes.

@@ -54,8 +54,8 @@ NoiseSource NoiseSource::Seeded(uint64_t seed) {
 void NoiseSource::Refill() {
   static const uint8_t kZeros[sizeof(buffer_)] = {};
   const uint8_t nonce[crypto_stream_chacha20_NONCEBYTES] = {};
-  crypto_stream_chacha20_xor_ic(reinterpret_cast<uint8_t*>(buffer_.data()), kZeros,
-                                sizeof(buffer_), nonce, block_counter_, key_.data());
+  crypto_stream_chacha20_xor_ic(reinterpret_cast<uint8_t*>(buffer_.data()), kZeros, sizeof(buffer_),
+                                nonce, block_counter_, key_.data());
   block_counter_ += sizeof(buffer_) / 64;
   next_ = 0;
 }
@@ -113,7 +113,8 @@ Status AdaptiveClipper::Update(double unclipped_count, uint32_t num_clients, Noi
   double noisy = unclipped_count;
   if (options_.count_noise_stddev > 0) {
     if (noise == nullptr) {
-      return InvalidArgument("adaptive clipping: count noise is configured but no NoiseSource given");
+      return InvalidArgument(
+          "adaptive clipping: count noise is configured but no NoiseSource given");
     }
     noisy += options_.count_noise_stddev * noise->Gaussian();
   }

@@ -89,7 +89,8 @@ class AdaptiveClipper {
   static Result<double> UpdateNoiseMultiplier(double noise_multiplier, double count_noise_stddev);
 
  private:
-  explicit AdaptiveClipper(const Options& options) : options_(options), clip_(options.initial_clip) {}
+  explicit AdaptiveClipper(const Options& options)
+      : options_(options), clip_(options.initial_clip) {}
   Options options_;
   double clip_;
 };

@@ -81,8 +81,7 @@ Bytes Encode(uint64_t round_id, const UnmaskResponseMessage& m) {
 namespace {
 
 // Checks one id read from a list: in 1..n and above the previous one (ascending, no repeats).
-Status CheckListedId(ClientId id, ClientId previous, const SecAggConfig& config,
-                     const char* what) {
+Status CheckListedId(ClientId id, ClientId previous, const SecAggConfig& config, const char* what) {
   if (id < 1 || id > config.num_clients) {
     return InvalidArgument(std::string(what) + " message: client id " + std::to_string(id) +
                            " outside 1.." + std::to_string(config.num_clients));
@@ -217,9 +216,8 @@ Result<MaskedInputMessage> ParseMaskedInput(std::span<const uint8_t> bytes,
   const uint32_t mask = ModulusMask(config.modulus_bits);
   for (uint32_t w : parsed->masked) {
     if ((w & ~mask) != 0) {
-      return InvalidArgument("masked-input message from client " +
-                             std::to_string(parsed->sender) + ": element above 2^" +
-                             std::to_string(config.modulus_bits));
+      return InvalidArgument("masked-input message from client " + std::to_string(parsed->sender) +
+                             ": element above 2^" + std::to_string(config.modulus_bits));
     }
   }
   return parsed;

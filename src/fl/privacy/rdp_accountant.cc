@@ -43,7 +43,8 @@ double LogAInteger(double q, double sigma, double alpha) {
   double log_a = -kInf;
   const double log_q = std::log(q), log_1mq = std::log1p(-q);
   for (int k = 0; k <= n; ++k) {
-    double log_binomial = std::lgamma(alpha + 1) - std::lgamma(k + 1.0) - std::lgamma(alpha - k + 1);
+    double log_binomial =
+        std::lgamma(alpha + 1) - std::lgamma(k + 1.0) - std::lgamma(alpha - k + 1);
     double term = log_binomial + k * log_q + (n - k) * log_1mq +
                   (static_cast<double>(k) * k - k) / (2 * sigma * sigma);
     log_a = LogAdd(log_a, term);
@@ -65,8 +66,9 @@ double LogAFractional(double q, double sigma, double alpha) {
   bool coef_positive = true;
   for (int i = 0; i < 10'000'000; ++i) {
     const double j = alpha - i;
-    double s0 = log_abs_coef + i * log_q + j * log_1mq + (static_cast<double>(i) * i - i) / two_var +
-                std::log(0.5) + LogErfc((i - z0) / root2_sigma);
+    double s0 = log_abs_coef + i * log_q + j * log_1mq +
+                (static_cast<double>(i) * i - i) / two_var + std::log(0.5) +
+                LogErfc((i - z0) / root2_sigma);
     double s1 = log_abs_coef + j * log_q + i * log_1mq + (j * j - j) / two_var + std::log(0.5) +
                 LogErfc((z0 - j) / root2_sigma);
     double both = LogAdd(s0, s1);

@@ -22,7 +22,7 @@ struct SecAggClient::State {
   std::vector<ClientId> graph_peers;  // peers in the (SecAgg+) graph, ascending
   X25519KeyPair cipher_keys;
   X25519KeyPair mask_keys;
-  Key32 seed{};  // b_u, the self-mask seed
+  Key32 seed{};                                         // b_u, the self-mask seed
   std::map<ClientId, KeyListMessage::Entry> peer_keys;  // graph peers in U1
   ShamirShare own_seed_share{};
   std::map<ClientId, SharePlaintext> held;  // shares from peers in U2
@@ -142,9 +142,9 @@ Result<Bytes> SecAggClient::State::ShareKeys(std::span<const uint8_t> bytes) {
   out.shares.reserve(peer_keys.size());
   for (size_t i = 0; i + 1 < holders.size(); ++i) {
     ClientId peer = holders[i];
-    TERN_ASSIGN_OR_RETURN(Key32 key, AgreeKey(KeyPurpose::kShareEncryption, config.round_id,
-                                              cipher_keys.secret_key,
-                                              peer_keys[peer].cipher_public_key, id, peer));
+    TERN_ASSIGN_OR_RETURN(
+        Key32 key, AgreeKey(KeyPurpose::kShareEncryption, config.round_id, cipher_keys.secret_key,
+                            peer_keys[peer].cipher_public_key, id, peer));
     SharePlaintext plain{id, peer, key_shares[i], seed_shares[i]};
     out.shares.push_back({peer, EncryptShare(key, config.round_id, plain)});
     sodium_memzero(key.data(), key.size());
@@ -192,9 +192,9 @@ Result<Bytes> SecAggClient::State::MaskedInput(std::span<const uint8_t> bytes,
       return InvalidArgument("share from client " + std::to_string(share.peer) +
                              ", which is not a neighbour that advertised keys");
     }
-    TERN_ASSIGN_OR_RETURN(Key32 key, AgreeKey(KeyPurpose::kShareEncryption, config.round_id,
-                                              cipher_keys.secret_key,
-                                              peer->second.cipher_public_key, id, share.peer));
+    TERN_ASSIGN_OR_RETURN(
+        Key32 key, AgreeKey(KeyPurpose::kShareEncryption, config.round_id, cipher_keys.secret_key,
+                            peer->second.cipher_public_key, id, share.peer));
     auto plain = DecryptShare(key, config.round_id, share.peer, id, share.ciphertext);
     sodium_memzero(key.data(), key.size());
     if (!plain.ok()) return plain.status();
@@ -209,9 +209,9 @@ Result<Bytes> SecAggClient::State::MaskedInput(std::span<const uint8_t> bytes,
   ApplyMask(self_key, /*negate=*/false, out.masked);
   sodium_memzero(self_key.data(), self_key.size());
   for (const auto& [peer, share] : held) {
-    TERN_ASSIGN_OR_RETURN(Key32 key, AgreeKey(KeyPurpose::kPairwiseMask, config.round_id,
-                                              mask_keys.secret_key,
-                                              peer_keys[peer].mask_public_key, id, peer));
+    TERN_ASSIGN_OR_RETURN(Key32 key,
+                          AgreeKey(KeyPurpose::kPairwiseMask, config.round_id, mask_keys.secret_key,
+                                   peer_keys[peer].mask_public_key, id, peer));
     ApplyMask(key, /*negate=*/id < peer, out.masked);
     sodium_memzero(key.data(), key.size());
   }

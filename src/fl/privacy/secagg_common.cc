@@ -63,7 +63,8 @@ std::vector<ClientId> SecAggPeers(const SecAggConfig& config, ClientId client) {
     // The modulo bias is below 2^-40 for n <= 2^20 and the graph is public anyway.
     std::swap(ring[i], ring[random[i] % (i + 1)]);
   }
-  uint32_t position = static_cast<uint32_t>(std::find(ring.begin(), ring.end(), client) - ring.begin());
+  uint32_t position =
+      static_cast<uint32_t>(std::find(ring.begin(), ring.end(), client) - ring.begin());
   for (uint32_t d = 1; d <= config.neighbors / 2; ++d) {
     peers.push_back(ring[(position + d) % n]);
     peers.push_back(ring[(position + n - d) % n]);
@@ -74,12 +75,18 @@ std::vector<ClientId> SecAggPeers(const SecAggConfig& config, ClientId client) {
 
 const char* SecAggPhaseName(SecAggPhase phase) {
   switch (phase) {
-    case SecAggPhase::kAdvertiseKeys: return "advertise-keys";
-    case SecAggPhase::kShareKeys: return "share-keys";
-    case SecAggPhase::kMaskedInput: return "masked-input";
-    case SecAggPhase::kUnmask: return "unmask";
-    case SecAggPhase::kDone: return "done";
-    case SecAggPhase::kFailed: return "failed";
+    case SecAggPhase::kAdvertiseKeys:
+      return "advertise-keys";
+    case SecAggPhase::kShareKeys:
+      return "share-keys";
+    case SecAggPhase::kMaskedInput:
+      return "masked-input";
+    case SecAggPhase::kUnmask:
+      return "unmask";
+    case SecAggPhase::kDone:
+      return "done";
+    case SecAggPhase::kFailed:
+      return "failed";
   }
   return "unknown";
 }

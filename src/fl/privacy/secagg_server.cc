@@ -28,8 +28,8 @@ struct SecAggServer::State {
   SecAggPhase phase = SecAggPhase::kAdvertiseKeys;
   std::vector<std::vector<ClientId>> peers;  // by client id; [0] unused
   std::set<ClientId> u1;
-  std::map<ClientId, KeyListMessage::Entry> advertised;                  // U1's keys
-  std::map<ClientId, std::vector<AddressedShare>> shares_by_sender;      // U2, until forwarded
+  std::map<ClientId, KeyListMessage::Entry> advertised;              // U1's keys
+  std::map<ClientId, std::vector<AddressedShare>> shares_by_sender;  // U2, until forwarded
   std::set<ClientId> u2;
   std::set<ClientId> masked_from;  // U3 while round 2 runs
   std::vector<ClientId> survivors;
@@ -67,7 +67,8 @@ struct SecAggServer::State {
     if (admitted != nullptr && admitted->count(from) == 0) {
       return InvalidArgument(prefix + "client " + std::to_string(from) + ", which " + role);
     }
-    if (seen.count(from)) return InvalidArgument("duplicate " + prefix + "client " + std::to_string(from));
+    if (seen.count(from))
+      return InvalidArgument("duplicate " + prefix + "client " + std::to_string(from));
     return m;
   }
   // The peers of `client` that are in `set`, ascending, with `client` itself when asked.
@@ -82,9 +83,9 @@ struct SecAggServer::State {
   }
   Status Finish(SecAggPhase expected, size_t have, const char* what) {
     if (phase != expected) {
-      return Status(StatusCode::kFailedPrecondition, std::string("secagg server: ") + what +
-                                                         " called in phase " +
-                                                         SecAggPhaseName(phase));
+      return Status(
+          StatusCode::kFailedPrecondition,
+          std::string("secagg server: ") + what + " called in phase " + SecAggPhaseName(phase));
     }
     if (have < config.threshold) {
       phase = SecAggPhase::kFailed;
@@ -131,8 +132,8 @@ Status SecAggServer::ReceiveAdvertiseKeys(ClientId from, std::span<const uint8_t
 
 Result<Bytes> SecAggServer::FinishAdvertiseKeys() {
   State& s = *state_;
-  TERN_RETURN_IF_ERROR(s.Finish(SecAggPhase::kAdvertiseKeys, s.advertised.size(),
-                                "FinishAdvertiseKeys"));
+  TERN_RETURN_IF_ERROR(
+      s.Finish(SecAggPhase::kAdvertiseKeys, s.advertised.size(), "FinishAdvertiseKeys"));
   KeyListMessage list;
   for (const auto& [id, entry] : s.advertised) list.clients.push_back(entry);
   s.phase = SecAggPhase::kShareKeys;
@@ -195,8 +196,8 @@ Status SecAggServer::ReceiveMaskedInput(ClientId from, std::span<const uint8_t> 
 
 Result<Bytes> SecAggServer::FinishMaskedInput() {
   State& s = *state_;
-  TERN_RETURN_IF_ERROR(s.Finish(SecAggPhase::kMaskedInput, s.masked_from.size(),
-                                "FinishMaskedInput"));
+  TERN_RETURN_IF_ERROR(
+      s.Finish(SecAggPhase::kMaskedInput, s.masked_from.size(), "FinishMaskedInput"));
   s.survivors.assign(s.masked_from.begin(), s.masked_from.end());
   s.phase = SecAggPhase::kUnmask;
   return EncodeUnmaskRequest(s.config.round_id, s.survivors);
@@ -206,16 +207,16 @@ Result<Bytes> SecAggServer::FinishMaskedInput() {
 
 Status SecAggServer::ReceiveUnmask(ClientId from, std::span<const uint8_t> message) {
   State& s = *state_;
-  TERN_ASSIGN_OR_RETURN(UnmaskResponseMessage m,
-                        s.Accept(SecAggPhase::kUnmask, from, message, &ParseUnmaskResponse,
-                                 "unmask-response", &s.masked_from, "is not a survivor",
-                                 s.responded));
+  TERN_ASSIGN_OR_RETURN(
+      UnmaskResponseMessage m,
+      s.Accept(SecAggPhase::kUnmask, from, message, &ParseUnmaskResponse, "unmask-response",
+               &s.masked_from, "is not a survivor", s.responded));
   // The client holds shares from itself and its neighbours in U2: one entry for each, of the
   // kind the survivor list calls for.
   std::vector<ClientId> expected = s.PeersIn(from, s.u2, /*with_self=*/true);
   if (m.entries.size() != expected.size()) {
-    return InvalidArgument("unmask-response message from client " + std::to_string(from) +
-                           " has " + std::to_string(m.entries.size()) + " shares, expected " +
+    return InvalidArgument("unmask-response message from client " + std::to_string(from) + " has " +
+                           std::to_string(m.entries.size()) + " shares, expected " +
                            std::to_string(expected.size()));
   }
   for (size_t i = 0; i < expected.size(); ++i) {

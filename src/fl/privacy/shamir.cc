@@ -68,7 +68,8 @@ Result<std::vector<ShamirShare>> ShamirSplit(const ShamirSecret& secret, uint32_
     return InvalidArgument("shamir: threshold " + std::to_string(threshold) + " outside 1.." +
                            std::to_string(xs.size()));
   }
-  if (HasDuplicateOrZero(xs)) return InvalidArgument("shamir: holder x values must be distinct and nonzero");
+  if (HasDuplicateOrZero(xs))
+    return InvalidArgument("shamir: holder x values must be distinct and nonzero");
   std::array<uint64_t, kShamirChunks> chunks = SecretToChunks(secret);
   std::vector<ShamirShare> shares(xs.size());
   std::vector<uint64_t> coefficients(threshold);

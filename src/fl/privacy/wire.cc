@@ -14,13 +14,20 @@ void ByteWriter::Header(SecAggMessageType type, uint64_t round_id, ClientId send
 
 const char* MessageTypeName(SecAggMessageType type) {
   switch (type) {
-    case SecAggMessageType::kAdvertiseKeys: return "advertise-keys";
-    case SecAggMessageType::kKeyList: return "key-list";
-    case SecAggMessageType::kShareKeys: return "share-keys";
-    case SecAggMessageType::kSharesForClient: return "shares-for-client";
-    case SecAggMessageType::kMaskedInput: return "masked-input";
-    case SecAggMessageType::kUnmaskRequest: return "unmask-request";
-    case SecAggMessageType::kUnmaskResponse: return "unmask-response";
+    case SecAggMessageType::kAdvertiseKeys:
+      return "advertise-keys";
+    case SecAggMessageType::kKeyList:
+      return "key-list";
+    case SecAggMessageType::kShareKeys:
+      return "share-keys";
+    case SecAggMessageType::kSharesForClient:
+      return "shares-for-client";
+    case SecAggMessageType::kMaskedInput:
+      return "masked-input";
+    case SecAggMessageType::kUnmaskRequest:
+      return "unmask-request";
+    case SecAggMessageType::kUnmaskResponse:
+      return "unmask-response";
   }
   return "unknown";
 }

@@ -29,7 +29,9 @@ class ByteWriter {
     out_.insert(out_.end(), p, p + size);
   }
   template <size_t N>
-  void Array(const std::array<uint8_t, N>& a) { Raw(a.data(), N); }
+  void Array(const std::array<uint8_t, N>& a) {
+    Raw(a.data(), N);
+  }
   void Header(SecAggMessageType type, uint64_t round_id, ClientId sender);
   void Reserve(size_t n) { out_.reserve(n); }
   Bytes Take() { return std::move(out_); }
@@ -44,9 +46,21 @@ class ByteWriter {
 class ByteReader {
  public:
   explicit ByteReader(std::span<const uint8_t> data) : data_(data) {}
-  uint8_t U8() { uint8_t v = 0; Raw(&v, 1); return v; }
-  uint32_t U32() { uint32_t v = 0; Raw(&v, 4); return v; }
-  uint64_t U64() { uint64_t v = 0; Raw(&v, 8); return v; }
+  uint8_t U8() {
+    uint8_t v = 0;
+    Raw(&v, 1);
+    return v;
+  }
+  uint32_t U32() {
+    uint32_t v = 0;
+    Raw(&v, 4);
+    return v;
+  }
+  uint64_t U64() {
+    uint64_t v = 0;
+    Raw(&v, 8);
+    return v;
+  }
   void Raw(void* out, size_t size) {
     if (!ok_ || data_.size() - pos_ < size) {
       ok_ = false;
@@ -57,7 +71,9 @@ class ByteReader {
     pos_ += size;
   }
   template <size_t N>
-  void Array(std::array<uint8_t, N>* a) { Raw(a->data(), N); }
+  void Array(std::array<uint8_t, N>* a) {
+    Raw(a->data(), N);
+  }
   size_t remaining() const { return ok_ ? data_.size() - pos_ : 0; }
   bool ok() const { return ok_; }
   /// True when a count of `count` items of `item_bytes` each can still fit: checked before
