@@ -12,6 +12,7 @@
 #include "agent/health.h"
 #include "ep/provider.h"
 #include "fleet/crypto.h"
+#include "fleet/delta.h"
 #include "fleet/file_util.h"
 
 namespace tern::agent {
@@ -133,6 +134,7 @@ void Agent::WriteStatus(const std::string& outcome, const std::string& message) 
             {"active", active ? active->info.ToJson() : Json()},
             {"slot", active ? active->slot : ""},
             {"resumed_from", last_resumed_from_},
+            {"last_fetch", last_fetch_},
             {"telemetry_queued", telemetry_.queued()},
             {"telemetry_dropped", telemetry_.dropped()}};
   Status st = fleet::WriteFileAtomic(config_.state_dir + "/status.json", j.dump(2) + "\n");
@@ -431,11 +433,60 @@ Result<Agent::Target> Agent::ResolveTarget(int wait_s) {
   return t;
 }
 
+bool Agent::TryDelta(const std::string& sha256, uint64_t size, DownloadStats* stats) {
+  auto active = holder_.Get();
+  if (!config_.delta_updates || !active || active->info.sha256 == sha256 ||
+      size > fleet::kMaxDeltaFileBytes) {
+    return false;
+  }
+  // The hub answers 404 when a patch would not be smaller (or it has no delta support).
+  auto r = client_.Call("GET", "/v1/blobs/" + sha256 + "/delta?from=" + active->info.sha256);
+  if (!r.ok() || r->status != 200) return false;
+  auto j = fleet::ParseJson(r->body);
+  if (!j.ok() || !j->is_object()) return false;
+  const std::string patch_sha = StringOr(*j, "sha256");
+  const Json& psize = (*j)["size"];
+  const Json& to_size = (*j)["to_size"];
+  if (!fleet::IsSha256Hex(patch_sha) || !psize.is_number_unsigned() ||
+      !to_size.is_number_unsigned() || to_size.get<uint64_t>() != size ||
+      psize.get<uint64_t>() == 0 || psize.get<uint64_t>() >= size) {
+    return false;
+  }
+  const uint64_t patch_size = psize.get<uint64_t>();
+  const std::string dir = config_.state_dir + "/downloads";
+  const std::string partial = dir + "/" + patch_sha + ".patch.partial";
+  auto got = client_.Download("/v1/blobs/" + patch_sha, partial, patch_size, {});
+  if (!got.ok()) return false;  // resumes next time; a full download happens now
+  *stats = *got;
+  // The patch, the base and the result are each checked; any failure falls back to the full
+  // file, so a bad patch costs bandwidth, never correctness.
+  auto patch = fleet::ReadFile(partial, fleet::kMaxDeltaFileBytes);
+  ::unlink(partial.c_str());
+  if (!patch.ok() || fleet::HexEncode(fleet::Sha256(*patch)) != patch_sha) return false;
+  auto base = fleet::ReadFile(slots_.ModelPath(active->slot), fleet::kMaxDeltaFileBytes);
+  if (!base.ok() || fleet::HexEncode(fleet::Sha256(*base)) != active->info.sha256) return false;
+  auto out = fleet::ApplyDelta(*base, *patch, size);
+  if (!out.ok()) {
+    Log("delta for " + sha256 + " refused: " + out.status().message());
+    return false;
+  }
+  if (fleet::HexEncode(fleet::Sha256(*out)) != sha256) {
+    Log("delta for " + sha256 + " does not reproduce the file; fetching it whole");
+    return false;
+  }
+  if (!fleet::WriteFileAtomic(dir + "/" + sha256, *out).ok()) return false;
+  Log("delta: " + std::to_string(patch_size) + " bytes instead of " + std::to_string(size) +
+      " for " + sha256);
+  return true;
+}
+
 Result<std::string> Agent::Fetch(const std::string& sha256, uint64_t size, bool crash_points,
                                  DownloadStats* stats) {
   const std::string done = config_.state_dir + "/downloads/" + sha256;
   const std::string partial = done + ".partial";
-  if (::access(done.c_str(), F_OK) != 0) {
+  if (::access(done.c_str(), F_OK) != 0 && crash_points && TryDelta(sha256, size, stats)) {
+    last_fetch_ = {{"sha256", sha256}, {"delta", true}, {"bytes", stats->fetched}};
+  } else if (::access(done.c_str(), F_OK) != 0) {
     std::function<void(uint64_t)> on_chunk;
     if (crash_points) {
       on_chunk = [this, size](uint64_t on_disk) {
@@ -447,6 +498,7 @@ Result<std::string> Agent::Fetch(const std::string& sha256, uint64_t size, bool 
     TERN_ASSIGN_OR_RETURN(*stats, client_.Download("/v1/blobs/" + sha256, partial, size, on_chunk));
     if (::rename(partial.c_str(), done.c_str()) != 0) return IoError("rename " + partial);
     TERN_RETURN_IF_ERROR(fleet::FsyncDir(config_.state_dir + "/downloads"));
+    last_fetch_ = {{"sha256", sha256}, {"delta", false}, {"bytes", stats->fetched}};
   }
   // Verified every time it is used, also when it was downloaded before a restart.
   uint64_t got = 0;

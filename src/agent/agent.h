@@ -74,6 +74,9 @@ class Agent {
   };
   /// `wait_s` > 0: long-poll until the assignment changes (answers with `unchanged` on 304).
   Result<Target> ResolveTarget(int wait_s);
+  /// Fetches `sha256` as a zstd patch against the active model when the hub has a smaller one;
+  /// false (nothing changed) when that does not work out.
+  bool TryDelta(const std::string& sha256, uint64_t size, DownloadStats* stats);
   Result<std::string> Fetch(const std::string& sha256, uint64_t size, bool crash_points,
                             DownloadStats* stats);
   Result<SyncOutcome> Install(const fleet::TargetsMetadata& manifest,
@@ -108,6 +111,7 @@ class Agent {
   std::string assignment_etag_;  ///< the last assignment's tag (long-poll key)
   int64_t poll_after_s_ = 0;     ///< the hub's hint for the next poll
   uint64_t last_resumed_from_ = 0;
+  fleet::Json last_fetch_;  ///< the last model download: sha256, delta or not, bytes fetched
 };
 
 }  // namespace tern::agent

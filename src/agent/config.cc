@@ -66,6 +66,7 @@ Status LoadConfigFile(const std::string& path, AgentConfig* c) {
                    Take(j, "providers", &c->providers),
                    Take(j, "poll_interval_s", &c->poll_interval_s),
                    Take(j, "long_poll_s", &c->long_poll_s),
+                   Take(j, "delta_updates", &c->delta_updates),
                    Take(j, "http_timeout_s", &c->http_timeout_s),
                    Take(j, "max_attempts", &c->max_attempts),
                    Take(j, "backoff_initial_ms", &c->backoff_initial_ms),

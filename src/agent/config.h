@@ -31,7 +31,8 @@ struct AgentConfig {
   std::string providers = "cpu,ref";  ///< session providers, in order of preference
 
   int poll_interval_s = 60;
-  int long_poll_s = 55;  ///< long-poll wait on the assignment (0: plain polling only)
+  int long_poll_s = 55;
+  bool delta_updates = true;  ///< ask the hub for a zstd patch against the active model  ///< long-poll wait on the assignment (0: plain polling only)
   int http_timeout_s = 30;
   int max_attempts = 5;  ///< per request, with exponential backoff and jitter
   int backoff_initial_ms = 200;

@@ -8,6 +8,8 @@
 
 #include "fleet/canonical_json.h"
 #include "fleet/crypto.h"
+#include "fleet/delta.h"
+#include "fleet/file_util.h"
 #include "hub/http_util.h"
 
 namespace tern::hub {
@@ -18,7 +20,7 @@ using fleet::Json;
 enum class RouteId {
   kHealth, kRoot, kRootN, kPostBlob, kGetBlob, kListModels, kPostVersion, kListVersions,
   kGetVersion, kGetManifest, kRegister, kListDevices, kGetDevice, kPatchDevice, kAssignment,
-  kTelemetry, kPostRollout, kListRollouts, kGetRollout, kRolloutCommand, kMetrics
+  kTelemetry, kPostRollout, kListRollouts, kGetRollout, kRolloutCommand, kMetrics, kGetDelta
 };
 enum class Access { kPublic, kAny, kAdmin, kEnroll, kDevice };
 
@@ -28,6 +30,7 @@ const char* RouteName(RouteId id) {
     case RouteId::kHealth: return "health";
     case RouteId::kRoot: return "root";
     case RouteId::kRootN: return "root_n";
+    case RouteId::kGetDelta: return "get_delta";
     case RouteId::kPostBlob: return "post_blob";
     case RouteId::kGetBlob: return "get_blob";
     case RouteId::kListModels: return "list_models";
@@ -164,6 +167,7 @@ const HubApi::Route* HubApi::Match(const HttpRequest& r, bool* path_known) const
       {RouteId::kPostBlob, "POST", Access::kAdmin, true},
       {RouteId::kGetBlob, "GET", Access::kAny, false},
       {RouteId::kGetBlob, "HEAD", Access::kAny, false},
+      {RouteId::kGetDelta, "GET", Access::kAny, false},
       {RouteId::kListModels, "GET", Access::kAny, false},
       {RouteId::kPostVersion, "POST", Access::kAdmin, false},
       {RouteId::kListVersions, "GET", Access::kAny, false},
@@ -190,6 +194,7 @@ const HubApi::Route* HubApi::Match(const HttpRequest& r, bool* path_known) const
     if (p.size() == 3 && s1 == "root") ids = {RouteId::kRootN};
     if (p.size() == 2 && s1 == "blobs") ids = {RouteId::kPostBlob};
     if (p.size() == 3 && s1 == "blobs") ids = {RouteId::kGetBlob};
+    if (p.size() == 4 && s1 == "blobs" && p[3] == "delta") ids = {RouteId::kGetDelta};
     if (p.size() == 2 && s1 == "models") ids = {RouteId::kListModels};
     if (p.size() == 4 && s1 == "models" && p[3] == "versions") {
       ids = {RouteId::kListVersions, RouteId::kPostVersion};
@@ -338,6 +343,7 @@ HttpResponse HubApi::Dispatch(HttpRequest& r, int route_id, const Principal& who
     case RouteId::kRootN: return GetRoot(r);
     case RouteId::kPostBlob: return PostBlob(r);
     case RouteId::kGetBlob: return GetBlob(r);
+    case RouteId::kGetDelta: return GetDelta(r);
     case RouteId::kListModels: return ListModels(r);
     case RouteId::kPostVersion: return PostVersion(r);
     case RouteId::kListVersions: return ListVersions(r);
@@ -402,6 +408,65 @@ HttpResponse HubApi::PostBlob(HttpRequest& r) {
   HttpResponse res = JsonResponse(*existing ? 200 : 201, {{"sha256", *hash}, {"size", size}});
   res.SetHeader("Location", "/v1/blobs/" + *hash);
   return res;
+}
+
+HttpResponse HubApi::GetDelta(const HttpRequest& r) {
+  const std::string& target = r.path[2];
+  auto from_it = r.query.find("from");
+  const std::string base = from_it == r.query.end() ? "" : from_it->second;
+  if (!fleet::IsSha256Hex(target) || !fleet::IsSha256Hex(base))
+    return ErrorResponse(400, "blob names are 64 lowercase hex digits (?from=BASE)");
+  if (base == target) return ErrorResponse(400, "a blob needs no delta to itself");
+  for (const std::string* h : {&base, &target}) {
+    auto rec = store_->FindBlob(*h);
+    if (!rec.ok()) return StoreError(rec.status());
+    if (!*rec) return NotFound("blob");
+    if ((*rec)->size > fleet::kMaxDeltaFileBytes)
+      return ErrorResponse(404, "no delta: the files are too large; fetch the blob whole");
+  }
+  // Patches are made once per pair, one at a time (they cost CPU), and kept as ordinary blobs;
+  // DATA/deltas/BASE-TARGET remembers which blob (or "none" when a patch would not be smaller).
+  const std::string marker = blobs_->DeltaMarkerPath(base, target);
+  std::lock_guard<std::mutex> lock(delta_mu_);
+  auto known = fleet::ReadFile(marker, 256);
+  std::string patch_sha = known.ok() ? *known : "";
+  uint64_t patch_size = 0, target_size = 0;
+  if (patch_sha.empty()) {
+    auto base_bytes = fleet::ReadFile(blobs_->PathOf(base), fleet::kMaxDeltaFileBytes);
+    auto target_bytes = fleet::ReadFile(blobs_->PathOf(target), fleet::kMaxDeltaFileBytes);
+    if (!base_bytes.ok() || !target_bytes.ok()) return ErrorResponse(500, "cannot read the blobs");
+    auto patch = fleet::MakeDelta(*base_bytes, *target_bytes);
+    if (!patch.ok()) return ErrorResponse(500, patch.status().message());
+    if (patch->size() * 10 >= target_bytes->size() * 9) {
+      patch_sha = "none";
+    } else {
+      const std::string tmp = blobs_->NewTempPath();
+      Status st = fleet::WriteFileAtomic(tmp, *patch);
+      if (!st.ok()) return ErrorResponse(500, st.message());
+      auto hash = blobs_->Commit(tmp, "", &patch_size);
+      if (!hash.ok()) return ErrorResponse(500, hash.status().message());
+      st = store_->PutBlob(*hash, patch_size, Now());
+      if (!st.ok()) return StoreError(st);
+      patch_sha = *hash;
+    }
+    Status st = fleet::WriteFileAtomic(marker, patch_sha);
+    if (!st.ok()) return ErrorResponse(500, st.message());
+  }
+  if (patch_sha == "none") return ErrorResponse(404, "no delta: a patch would not be smaller");
+  auto rec = store_->FindBlob(patch_sha);
+  if (!rec.ok()) return StoreError(rec.status());
+  if (!*rec) return ErrorResponse(500, "the delta blob is missing");
+  patch_size = (*rec)->size;
+  auto trec = store_->FindBlob(target);
+  if (!trec.ok() || !*trec) return ErrorResponse(500, "the target blob vanished");
+  target_size = (**trec).size;
+  return JsonResponse(200, {{"sha256", patch_sha},
+                            {"size", patch_size},
+                            {"from", base},
+                            {"to", target},
+                            {"to_size", target_size},
+                            {"url", "/v1/blobs/" + patch_sha},
+                            {"format", "zstd-patch-from"}});
 }
 
 HttpResponse HubApi::GetBlob(const HttpRequest& r) {

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <string>
 
 #include "hub/blob_store.h"
@@ -70,6 +71,8 @@ class HubApi final : public HttpHandler {
   HttpResponse GetRoot(const HttpRequest& r);
   HttpResponse PostBlob(HttpRequest& r);
   HttpResponse GetBlob(const HttpRequest& r);
+  /// GET /v1/blobs/{target}/delta?from={base}: a zstd patch (made once, kept as a blob).
+  HttpResponse GetDelta(const HttpRequest& r);
   HttpResponse ListModels(const HttpRequest& r);
   HttpResponse PostVersion(const HttpRequest& r);
   HttpResponse ListVersions(const HttpRequest& r);
@@ -95,6 +98,7 @@ class HubApi final : public HttpHandler {
   const HubKeys* keys_;
   FleetServices fleet_;
   ApiOptions options_;
+  std::mutex delta_mu_;  ///< one patch computation at a time
 };
 
 }  // namespace tern::hub

@@ -17,6 +17,8 @@ Result<BlobStore> BlobStore::Open(const std::string& data_dir) {
   BlobStore b;
   b.blob_dir_ = data_dir + "/blobs/sha256";
   b.tmp_dir_ = data_dir + "/tmp";
+  b.delta_dir_ = data_dir + "/deltas";
+  TERN_RETURN_IF_ERROR(fleet::MakeDirs(b.delta_dir_, 0700));
   TERN_RETURN_IF_ERROR(fleet::MakeDirs(b.blob_dir_, 0755));
   TERN_RETURN_IF_ERROR(fleet::MakeDirs(b.tmp_dir_, 0700));
   // Uploads interrupted by a crash leave files here; nothing refers to them.
@@ -74,6 +76,10 @@ Result<std::shared_ptr<FileHandle>> BlobStore::Open(const std::string& sha256,
   if (::fstat(fd, &st) != 0) return IoError("cannot stat blob " + sha256);
   *size = static_cast<uint64_t>(st.st_size);
   return handle;
+}
+
+std::string BlobStore::DeltaMarkerPath(const std::string& base, const std::string& target) const {
+  return delta_dir_ + "/" + base + "-" + target;
 }
 
 }  // namespace tern::hub

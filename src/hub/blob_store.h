@@ -27,10 +27,14 @@ class BlobStore {
   Result<std::shared_ptr<FileHandle>> Open(const std::string& sha256, uint64_t* size) const;
   bool Exists(const std::string& sha256) const;
   std::string PathOf(const std::string& sha256) const;
+  /// DATA/deltas/BASE-TARGET: which blob holds the patch from base to target ("none": no
+  /// smaller patch exists).
+  std::string DeltaMarkerPath(const std::string& base, const std::string& target) const;
 
  private:
   std::string blob_dir_;
   std::string tmp_dir_;
+  std::string delta_dir_;
 };
 
 }  // namespace tern::hub
