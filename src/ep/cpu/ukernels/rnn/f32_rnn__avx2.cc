@@ -16,7 +16,7 @@ namespace {
 
 // R rows (1..4) of the product: per k, each weight vector is loaded once and feeds R FMAs.
 template <size_t R>
-void GemvRows(const float* x, size_t ldx, const float* wt, size_t k, size_t n, float* y,
+void GemvRows(const float* x, size_t ldx, const float* wt, size_t ldw, size_t k, size_t n, float* y,
               size_t ldy) {
   size_t j = 0;
   for (; j + 16 <= n; j += 16) {
@@ -26,7 +26,7 @@ void GemvRows(const float* x, size_t ldx, const float* wt, size_t k, size_t n, f
       hi[r] = _mm256_loadu_ps(y + r * ldy + j + 8);
     }
     const float* w = wt + j;
-    for (size_t kk = 0; kk < k; ++kk, w += n) {
+    for (size_t kk = 0; kk < k; ++kk, w += ldw) {
       const __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8);
       for (size_t r = 0; r < R; ++r) {
         const __m256 xv = _mm256_broadcast_ss(x + r * ldx + kk);
@@ -43,7 +43,7 @@ void GemvRows(const float* x, size_t ldx, const float* wt, size_t k, size_t n, f
     __m256 acc[R];
     for (size_t r = 0; r < R; ++r) acc[r] = _mm256_loadu_ps(y + r * ldy + j);
     const float* w = wt + j;
-    for (size_t kk = 0; kk < k; ++kk, w += n) {
+    for (size_t kk = 0; kk < k; ++kk, w += ldw) {
       const __m256 w0 = _mm256_loadu_ps(w);
       for (size_t r = 0; r < R; ++r)
         acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(x + r * ldx + kk), w0, acc[r]);
@@ -54,7 +54,7 @@ void GemvRows(const float* x, size_t ldx, const float* wt, size_t k, size_t n, f
     for (size_t r = 0; r < R; ++r)
       for (size_t kk = 0; kk < k; ++kk) {
         const float xv = x[r * ldx + kk];
-        const float* row = wt + kk * n;
+        const float* row = wt + kk * ldw;
         for (size_t jj = j; jj < n; ++jj) y[r * ldy + jj] += xv * row[jj];
       }
   }
@@ -64,12 +64,22 @@ void GemvRows(const float* x, size_t ldx, const float* wt, size_t k, size_t n, f
 
 void f32_gemv__avx2(size_t rows, const float* x, size_t ldx, const float* wt, size_t k, size_t n,
                     float* y, size_t ldy) {
-  for (; rows >= 4; rows -= 4, x += 4 * ldx, y += 4 * ldy) GemvRows<4>(x, ldx, wt, k, n, y, ldy);
-  switch (rows) {
-    case 3: GemvRows<3>(x, ldx, wt, k, n, y, ldy); break;
-    case 2: GemvRows<2>(x, ldx, wt, k, n, y, ldy); break;
-    case 1: GemvRows<1>(x, ldx, wt, k, n, y, ldy); break;
-    default: break;
+  // Column blocks of kNc: with more than 4 rows, every group of 4 rows streams the same block of
+  // weights, which then comes from L2 instead of memory.
+  constexpr size_t kNc = 64;
+  for (size_t j0 = 0; j0 < n; j0 += kNc) {
+    const size_t nc = n - j0 < kNc ? n - j0 : kNc;
+    const float* xr = x;
+    float* yr = y + j0;
+    size_t left = rows;
+    for (; left >= 4; left -= 4, xr += 4 * ldx, yr += 4 * ldy)
+      GemvRows<4>(xr, ldx, wt + j0, n, k, nc, yr, ldy);
+    switch (left) {
+      case 3: GemvRows<3>(xr, ldx, wt + j0, n, k, nc, yr, ldy); break;
+      case 2: GemvRows<2>(xr, ldx, wt + j0, n, k, nc, yr, ldy); break;
+      case 1: GemvRows<1>(xr, ldx, wt + j0, n, k, nc, yr, ldy); break;
+      default: break;
+    }
   }
 }
 
