@@ -1,4 +1,4 @@
-// The cpu provider's Slice and Pow against the reference provider. Slice: positive and negative steps,
+// The cpu provider's Slice, Pow and Transpose against the reference provider. Slice: positive and negative steps,
 // out-of-range and negative starts/ends, negative and omitted axes, ranks 1 to 4, int64 data,
 // the opset-9 attribute form, and fallback to ref when the parameters are not constant.
 #include <string>
@@ -128,6 +128,39 @@ TEST(CpuPowOp, ConstantScalarExponentMatchesRef) {
   auto got = RunGraph({{"Pow", {"x", "e"}, {"y"}, {}}}, args, {{"cpu", "ref"}, false, 1, &placements});
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   EXPECT_EQ(placements[0].provider, "ref");  // an exponent per element is not the cpu form
+}
+
+}  // namespace
+}  // namespace tern::cputest
+
+namespace tern::cputest {
+namespace {
+
+TEST(CpuTransposeOp, MatchesRef) {
+  struct Case {
+    Shape shape;
+    std::vector<int64_t> perm;  // empty: default (reversed)
+  };
+  const std::vector<Case> cases = {
+      {Shape{5, 7}, {1, 0}},          {Shape{5, 7}, {}},
+      {Shape{1, 257, 8}, {0, 2, 1}},  // melspectrogram
+      {Shape{2, 3, 4}, {2, 0, 1}},    {Shape{2, 3, 4}, {0, 1, 2}},
+      {Shape{2, 3, 4, 5}, {0, 2, 3, 1}}, {Shape{3, 1, 4, 1}, {3, 1, 0, 2}},
+      {Shape{2, 3, 4}, {-1, 0, 1}},   {Shape{6}, {0}},
+      {Shape{2, 0, 3}, {2, 1, 0}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE("shape " + c.shape.ToString());
+    std::vector<Attr> attrs;
+    if (!c.perm.empty()) attrs.push_back(Ints("perm", c.perm));
+    ExpectCpuMatchesRef({{"Transpose", {"x"}, {"y"}, attrs}}, {{"x", RandomTensor(c.shape, 3)}});
+    if (HasFatalFailure()) return;
+  }
+  for (const std::vector<int64_t>& bad : {std::vector<int64_t>{0, 0, 1}, {0, 1}, {0, 1, 3}}) {
+    auto got = RunGraph({{"Transpose", {"x"}, {"y"}, {Ints("perm", bad)}}},
+                        {{"x", RandomTensor(Shape{2, 3, 4}, 1)}}, {{"cpu"}, true, 1});
+    EXPECT_FALSE(got.ok()) << "perm of size " << bad.size();
+  }
 }
 
 }  // namespace
