@@ -65,7 +65,8 @@ struct OptimizationReport {
   std::vector<PassRecord> passes;  ///< empty when optimization_level is 0
 };
 
-/// Time spent in one node during a profiled run (main graph nodes; subgraphs count in their node).
+/// Time spent in one node during a profiled run. Nodes of subgraphs (If branches, Loop and Scan
+/// bodies) are listed too, named "<subgraph>/<node>"; their time also counts in their parent node.
 struct NodeTiming {
   std::string node_name;
   std::string op_type;

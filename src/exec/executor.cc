@@ -146,6 +146,27 @@ class StepAllocator : public OutputAllocator {
   int step_;
 };
 
+/// Where node timings go while a profiled run is in progress on this thread: subgraph executors
+/// (If/Loop/Scan bodies, run from inside a kernel) record their nodes into the same trace, named
+/// with their scope prefix, with times from the start of the outermost run.
+struct ProfileSink {
+  std::vector<NodeTiming>* out = nullptr;
+  std::chrono::steady_clock::time_point origin;
+};
+thread_local ProfileSink* t_profile = nullptr;
+
+/// Installs a sink for the duration of a run and puts the previous one back.
+class ProfileScope {
+ public:
+  explicit ProfileScope(ProfileSink* sink) : saved_(t_profile) { t_profile = sink; }
+  ~ProfileScope() { t_profile = saved_; }
+  ProfileScope(const ProfileScope&) = delete;
+  ProfileScope& operator=(const ProfileScope&) = delete;
+
+ private:
+  ProfileSink* saved_;
+};
+
 void AppendSignature(const Value* v, std::vector<int64_t>& sig, bool& plannable) {
   if (!v) {
     sig.push_back(-1);
@@ -438,11 +459,18 @@ Status Executor::RunWithStats(const std::vector<const Value*>& inputs,
   std::fill(s.origin.begin(), s.origin.end(), Origin::kNone);
 
   Status status;
-  std::vector<NodeTiming>* profile = stats ? stats->profile : nullptr;
-  const auto run_start = std::chrono::steady_clock::now();
-  if (profile) profile->clear();
+  ProfileSink own_sink;
+  ProfileSink* sink = t_profile;
+  if (stats && stats->profile) {
+    stats->profile->clear();
+    own_sink.out = stats->profile;
+    own_sink.origin = std::chrono::steady_clock::now();
+    sink = &own_sink;
+  }
+  ProfileScope profile_scope(sink);
   for (const Step& step : steps_) {
-    const auto step_start = profile ? std::chrono::steady_clock::now() : run_start;
+    std::chrono::steady_clock::time_point step_start;
+    if (sink) step_start = std::chrono::steady_clock::now();
     const ir::Node& node = *step.node;
     s.in_ptrs.clear();
     for (int v : node.inputs) s.in_ptrs.push_back(v >= 0 ? &s.values[v] : nullptr);
@@ -452,15 +480,15 @@ Status Executor::RunWithStats(const std::vector<const Value*>& inputs,
     KernelContext ctx(node, s.in_ptrs.data(), s.in_ptrs.size(), s.implicit_ptrs.data(),
                       s.implicit_ptrs.size(), &alloc, config_.pool);
     status = step.kernel->Compute(ctx);
-    if (profile) {
+    if (sink) {
       auto end = std::chrono::steady_clock::now();
       NodeTiming t;
-      t.node_name = node.name;
+      t.node_name = scope_prefix_ + node.name;
       t.op_type = node.op_type;
       t.provider = step.provider;
-      t.start_us = std::chrono::duration<double, std::micro>(step_start - run_start).count();
+      t.start_us = std::chrono::duration<double, std::micro>(step_start - sink->origin).count();
       t.duration_us = std::chrono::duration<double, std::micro>(end - step_start).count();
-      profile->push_back(std::move(t));
+      sink->out->push_back(std::move(t));
     }
     if (!status.ok()) {
       if (status.message().rfind(node.Describe(), 0) != 0)
@@ -499,9 +527,13 @@ Status Executor::RunWithStats(const std::vector<const Value*>& inputs,
         for (auto& t : out.sequence)
           if (!owned || !t.holder()) {
             auto c = t.Clone();
-            if (!c.ok()) return c.status();
+            if (!c.ok()) {
+              status = c.status();
+              break;
+            }
             t = std::move(c).value();
           }
+        if (!status.ok()) break;
       }
       outputs->push_back(std::move(out));
     }

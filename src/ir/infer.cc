@@ -330,6 +330,10 @@ const std::map<std::string, Rule>& Rules() {
       SameAsInput(c, static_cast<DataType>(c.attr_i("to", 0)));
     };
     r["Not"] = [](Ctx& c) { SameAsInput(c); };
+    // The element type passes through; the shape depends on values not tracked here. Knowing the
+    // type is what lets an optimized kernel downstream (a Conv after a Pad) be chosen at load.
+    for (const char* op : {"Pad", "Slice", "Expand", "Tile"})
+      r[op] = [](Ctx& c) { c.Set(0, c.elem(0), nullptr); };
     r["IsNaN"] = r["IsInf"] = [](Ctx& c) { SameAsInput(c, DataType::kBool); };
     for (const char* op : {"Add", "Sub", "Mul", "Div", "Pow", "Mod", "Max", "Min", "Sum", "Mean",
                            "PRelu", "BitShift", "And", "Or", "Xor"})

@@ -4,6 +4,12 @@
 // emit when the input shape is fixed. The optimizer re-runs type inference between sweeps so that
 // shapes made known by one sweep let the next one fold further.
 //
+// In a subgraph, a value read from an enclosing graph (an outer reference) whose definition up
+// the scope chain is an initializer a caller cannot override becomes an initializer of the
+// subgraph (sharing its memory) first, so that nodes reading it fold like any other: exporters
+// put weight re-layouts (LSTM gate Slice/Concat chains) inside If branches that read the
+// weights of the enclosing graph, and those would otherwise run on every call.
+//
 // Not folded: random ops and Dropout (their output is not a function of the inputs), nodes with
 // subgraphs, nodes that make a graph output (the output keeps its producer), and outputs larger
 // than PassContext::max_folded_bytes (folding must not blow up memory).
@@ -55,6 +61,37 @@ bool FoldShapeOf(const ir::Graph& g, const ir::Node& n, Tensor* out) {
   return out->defined();
 }
 
+/// The constant that `name` is bound to from the graphs enclosing `g`, or nullptr.
+const Tensor* OuterConstant(const ir::Graph& g, const std::string& name) {
+  for (const ir::Graph* scope = g.parent; scope; scope = scope->parent) {
+    int v = scope->FindValue(name);
+    if (v < 0) return nullptr;
+    const ir::Value& val = scope->values[v];
+    if (!val.is_outer) return ConstantOf(*scope, v);
+  }
+  return nullptr;
+}
+
+/// Turns outer references bound to constants into initializers of `g`; returns how many.
+int ImportOuterConstants(ir::Graph& g) {
+  int imported = 0;
+  std::vector<int> still_outer;
+  for (int ref : g.outer_refs) {
+    ir::Value& val = g.values[ref];
+    const Tensor* t = OuterConstant(g, val.name);
+    if (!t) {
+      still_outer.push_back(ref);
+      continue;
+    }
+    val.is_outer = false;
+    val.is_initializer = true;
+    val.initializer = *t;
+    ++imported;
+  }
+  g.outer_refs = std::move(still_outer);
+  return imported;
+}
+
 class ConstantFolding : public Pass {
  public:
   const char* name() const override { return "constant_folding"; }
@@ -62,6 +99,7 @@ class ConstantFolding : public Pass {
 
   Result<int> Run(ir::Graph& g, PassContext& ctx) const override {
     TERN_ASSIGN_OR_RETURN(auto ref, MakeProvider("ref"));
+    ImportOuterConstants(g);
     UseIndex index(g);
     std::vector<bool> remove(g.nodes.size(), false);
     int folded = 0;

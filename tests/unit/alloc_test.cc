@@ -74,7 +74,9 @@ TEST(Allocation, SteadyStateRunsDoNotAllocatePerNode) {
   long small = AllocationsPerRun(4);
   long large = AllocationsPerRun(64);
   EXPECT_EQ(small, large) << "allocations grew with the node count";
-  EXPECT_LE(large, 8) << "per-run bookkeeping grew";
+  // What is left: Session::Run's vector of input pointers and the holder of the output tensor
+  // (the tensor's memory itself comes from aligned_alloc, which operator new does not see).
+  EXPECT_LE(large, 2) << "per-run bookkeeping grew";
 }
 
 }  // namespace

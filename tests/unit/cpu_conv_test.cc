@@ -87,7 +87,21 @@ TEST(CpuConv, MatchesRef) {
       {"1-D pointwise", {1, 9, 21}, {5, 9, 1}, {}},
       {"1-D depthwise", {1, 6, 50}, {6, 1, 3}, {Int("group", 6), Ints("pads", {1, 1})}},
       {"1-D dilated", {1, 3, 40}, {4, 3, 3}, {Ints("dilations", {3})}, false},
+      // 1-D with at most 4 output positions: the gemv path (Silero's STFT and encoder shapes).
+      {"1-D stft-like", {1, 1, 640}, {258, 1, 256}, {Ints("strides", {128})}},
+      {"1-D 8 positions (melspectrogram)", {1, 1, 1760}, {257, 1, 512}, {Ints("strides", {160})}},
+      {"1-D 5 positions grouped", {2, 8, 5}, {6, 4, 3}, {Int("group", 2), Ints("pads", {1, 1})}},
+      {"1-D 9 positions (GEMM path)", {1, 3, 11}, {5, 3, 3}, {}},
+      {"1-D 4 positions pad", {1, 129, 4}, {128, 129, 3}, {Ints("pads", {1, 1})}},
+      {"1-D 2 positions stride", {2, 13, 4}, {9, 13, 3}, {Ints("strides", {2}), Ints("pads", {1, 1})}},
+      {"1-D 1 position", {1, 33, 1}, {17, 33, 1}, {}},
+      {"1-D 3 positions grouped dilated",
+       {1, 6, 9},
+       {10, 3, 3},
+       {Int("group", 2), Ints("dilations", {2}), Ints("pads", {0, 1})},
+       false},
       {"run-time weights", {1, 3, 9, 8}, {5, 3, 3, 3}, {Ints("pads", {1, 1, 1, 1})}, true, false},
+      {"1-D run-time weights, few positions", {1, 5, 4}, {7, 5, 3}, {Ints("pads", {1, 1})}, true, false},
       {"run-time depthwise weights", {1, 4, 9, 20}, {4, 1, 3, 3}, {Int("group", 4)}, true, false},
       {"run-time grouped weights", {1, 4, 6, 6}, {6, 2, 2, 2}, {Int("group", 2)}, true, false},
   };
@@ -133,6 +147,23 @@ TEST(CpuConv, FusedActivations) {
       ExpectCpuMatchesRef(fused, args, &ref);
       if (HasFatalFailure()) return;
     }
+  }
+}
+
+// The gemv path (1-D, few output positions) applies bias and fused activations too.
+TEST(CpuConv, FusedActivationsOnFewPositions1D) {
+  for (const char* act : {"Relu", "Sigmoid"}) {
+    SCOPED_TRACE(act);
+    std::vector<Arg> args = {{"x", RandomTensor(Shape{1, 12, 4}, 4)},
+                             {"w", RandomTensor(Shape{20, 12, 3}, 5), true},
+                             {"b", RandomTensor(Shape{20}, 6), true}};
+    std::vector<Attr> attrs = {Ints("pads", {1, 1})};
+    std::vector<NodeSpec> ref = {{"Conv", {"x", "w", "b"}, {"t"}, attrs},
+                                 {act, {"t"}, {"y"}, {}}};
+    attrs.push_back(Str("activation", act));
+    std::vector<NodeSpec> fused = {{"FusedConv", {"x", "w", "b"}, {"y"}, attrs, "ai.tern"}};
+    ExpectCpuMatchesRef(fused, args, &ref);
+    if (HasFatalFailure()) return;
   }
 }
 

@@ -374,3 +374,47 @@ TEST(Passes, FusedConvRejectsBadActivationParams) {
 
 }  // namespace
 }  // namespace tern
+
+namespace tern {
+namespace {
+
+// A branch that re-lays out a weight of the enclosing graph (as exporters do for LSTM gates)
+// folds at load: the outer initializer becomes a constant of the branch.
+TEST(Passes, BranchNodesReadingOuterConstantsFold) {
+  auto branch = [](const std::string& name, bool slice) {
+    ModelBuilder sb;
+    sb.graph()->set_name(name);
+    if (slice) {
+      sb.Node("Slice", {"w", "s0", "s1"}, {"ws"});
+      sb.Node("Add", {"x", "ws"}, {"out_" + name});
+    } else {
+      sb.Node("Neg", {"x"}, {"out_" + name});
+    }
+    auto* vi = sb.graph()->add_output();
+    vi->set_name("out_" + name);
+    ModelBuilder::SetType(vi, kF, {4});
+    return *sb.graph();
+  };
+  ModelBuilder b;
+  b.Input("x", kF, {4}).Output("y", kF, {4});
+  b.FloatInit("w", {6}, Ramp(6, 1.0f, 0.5f));
+  Int64Init(b, "s0", {1}, {1});
+  Int64Init(b, "s1", {1}, {5});
+  auto* c = b.graph()->add_initializer();
+  c->set_name("c");
+  c->set_data_type(::onnx::TensorProto::BOOL);
+  c->add_int32_data(1);
+  auto* n = b.Node("If", {"c"}, {"y"});
+  for (const char* attr : {"then_branch", "else_branch"}) {
+    auto* a = n->add_attribute();
+    a->set_name(attr);
+    a->set_type(::onnx::AttributeProto::GRAPH);
+    *a->mutable_g() = branch(attr, std::string(attr) == "then_branch");
+  }
+  Loaded l = LoadBoth(b.Bytes());
+  EXPECT_EQ(l.ops.count("Slice"), 0u) << "the Slice of an outer initializer did not fold";
+  EXPECT_GE(Count(l, "constant_folding"), 1);
+}
+
+}  // namespace
+}  // namespace tern

@@ -4,6 +4,10 @@
 //    panels block by block (no full im2col buffer). A 1x1 stride-1 unpadded conv multiplies the
 //    NCHW activations directly.
 //  - depthwise (groups == C == M): a direct kernel per channel plane (ukernels/dwconv).
+//  - 1-D with at most kGemvMaxPositions output positions (streaming audio models run one short
+//    frame at a time): the GEMM's column tile would be mostly padding, so the output positions
+//    are the rows of a small product with the weights transposed once at load (ukernels/rnn
+//    gemv, which reads the weights once per 4 positions).
 // Bias and the fused activation are applied by the GEMM epilogue (or right after each plane).
 #include <algorithm>
 #include <cstring>
@@ -13,11 +17,20 @@
 
 #include "ep/cpu/cpu_common.h"
 #include "ep/cpu/ukernels/dwconv/f32_dwconv.h"
+#include "ep/cpu/ukernels/rnn/f32_rnn.h"
 
 namespace tern::cpu {
 namespace {
 
 enum class AutoPad { kNotSet, kSameUpper, kSameLower, kValid };
+
+constexpr int64_t kGemvMaxPositions = 8;  ///< 1-D output lengths that take the gemv path
+
+/// Patch and output vectors of the gemv path; they only grow, so steady state does not allocate.
+struct GemvScratch {
+  std::vector<float> patch, out;
+};
+thread_local GemvScratch t_gemv;
 
 // Concrete geometry of one run (2-D; 1-D has h = oh = kh = 1).
 struct ConvShape {
@@ -136,6 +149,16 @@ class ConvKernel : public OpKernel {
       } else {
         dw_weights_.assign(weights, weights + wc->numel());
       }
+      if (!depthwise_ && nd_ == 1) {
+        // Per group, W_g [mg][kdim] transposed to [kdim][mg] for the gemv path.
+        wt_.resize(static_cast<size_t>(wc->numel()));
+        for (int64_t g = 0; g < group_; ++g) {
+          const float* wg = weights + g * mg * kdim;
+          float* dst = wt_.data() + g * mg * kdim;
+          for (int64_t i = 0; i < mg; ++i)
+            for (int64_t k = 0; k < kdim; ++k) dst[k * mg + i] = wg[i * kdim + k];
+        }
+      }
     }
     if (const Tensor* bc = info.has_input(2) ? info.constant_input(2) : nullptr) {
       bias_.assign(bc->data<float>(), bc->data<float>() + bc->numel());
@@ -153,6 +176,7 @@ class ConvKernel : public OpKernel {
                    const ConvShape& s, float* y) const;
   void RunDepthwise(KernelContext& ctx, const float* x, const float* w, const float* bias,
                     const ConvShape& s, float* y) const;
+  void RunGemvConv(const float* x, const float* bias, const ConvShape& s, float* y) const;
 
   size_t nd_ = 2;
   int64_t group_ = 1;
@@ -163,6 +187,7 @@ class ConvKernel : public OpKernel {
   // Constant weights: packed per group for the GEMM, or kept as is for the depthwise kernel.
   std::vector<PackedMatrix> packed_;
   std::vector<float> dw_weights_;
+  std::vector<float> wt_;  ///< 1-D, constant W: per group [kdim][mg], for the gemv path
   Shape w_shape_;
   bool const_w_ = false;
   bool depthwise_ = false;
@@ -284,6 +309,8 @@ Status ConvKernel::Compute(KernelContext& ctx) const {
   const bool depthwise = have_w ? depthwise_ : (ws[1] == 1 && group_ == s.m);
   if (depthwise)
     RunDepthwise(ctx, x.data<float>(), w ? w : dw_weights_.data(), bias, s, y->data<float>());
+  else if (!w && !wt_.empty() && s.oh * s.ow <= kGemvMaxPositions)
+    RunGemvConv(x.data<float>(), bias, s, y->data<float>());
   else
     RunGemmConv(ctx, x.data<float>(), w, bias, s, y->data<float>());
   return Status::Ok();
@@ -323,6 +350,42 @@ void ConvKernel::RunGemmConv(KernelContext& ctx, const float* x, const float* w,
       p.epilogue.bias = bias ? bias + g * mg : nullptr;
       p.epilogue.bias_per_row = true;
       RunGemm(p, uk, ctx.thread_pool());
+    }
+  }
+}
+
+void ConvKernel::RunGemvConv(const float* x, const float* bias, const ConvShape& s,
+                             float* y) const {
+  const F32GemvUkernel gemv = BestF32RnnUkernels().gemv;
+  const int64_t cg = s.c / group_, mg = s.m / group_;
+  const int64_t kdim = cg * s.kw;
+  GemvScratch& t = t_gemv;
+  const size_t patch_size = static_cast<size_t>(s.ow * kdim), out_size = static_cast<size_t>(s.ow * mg);
+  if (t.patch.size() < patch_size) t.patch.resize(patch_size);
+  if (t.out.size() < out_size) t.out.resize(out_size);
+  for (int64_t img = 0; img < s.n; ++img) {
+    for (int64_t g = 0; g < group_; ++g) {
+      const float* xg = x + (img * s.c + g * cg) * s.w;
+      const float* wg = wt_.data() + g * mg * kdim;
+      // Row ox holds the patch of output position ox: k = ci*KW + kx, zero outside the input.
+      float* patch = t.patch.data();
+      for (int64_t ox = 0; ox < s.ow; ++ox) {
+        const int64_t ix0 = ox * s.sw - s.pl;
+        for (int64_t ci = 0; ci < cg; ++ci)
+          for (int64_t kx = 0; kx < s.kw; ++kx) {
+            const int64_t ix = ix0 + kx * s.dw;
+            *patch++ = ix >= 0 && ix < s.w ? xg[ci * s.w + ix] : 0.0f;
+          }
+      }
+      float* out = t.out.data();
+      for (int64_t ox = 0; ox < s.ow; ++ox)
+        for (int64_t i = 0; i < mg; ++i) out[ox * mg + i] = bias ? bias[g * mg + i] : 0.0f;
+      gemv(static_cast<size_t>(s.ow), t.patch.data(), static_cast<size_t>(kdim), wg,
+           static_cast<size_t>(kdim), static_cast<size_t>(mg), out, static_cast<size_t>(mg));
+      ApplyActivation(out, out_size, epilogue_);
+      float* yg = y + (img * s.m + g * mg) * s.ow;
+      for (int64_t ox = 0; ox < s.ow; ++ox)
+        for (int64_t i = 0; i < mg; ++i) yg[i * s.ow + ox] = out[ox * mg + i];
     }
   }
 }
