@@ -349,6 +349,15 @@ const std::map<std::string, Rule>& Rules() {
     for (const char* op : {"MaxPool", "AveragePool", "LpPool", "GlobalAveragePool",
                            "GlobalMaxPool", "GlobalLpPool"})
       r[op] = [](Ctx& c) { ConvLike(c, true); };
+    // Output sizes depend on run-time scales or output_shape: the element type and rank (and
+    // ConvTranspose's batch dim) are still known, which lets the consumers pick typed kernels.
+    for (const char* op : {"Resize", "Upsample", "ConvTranspose"})
+      r[op] = [](Ctx& c) {
+        if (!c.shaped(0)) return c.Set(0, c.elem(0), nullptr);
+        Dims d(c.in(0)->dims.size(), Dim{});
+        if (c.n.op_type == "ConvTranspose" && !d.empty()) d[0] = c.in(0)->dims[0];
+        c.Set(0, c.elem(0), &d);
+      };
     r["MatMul"] = MatMul;
     r["Gemm"] = Gemm;
     r["Reshape"] = Reshape;

@@ -1,5 +1,6 @@
 #include "ep/cpu/cpu_common.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace tern::cpu {
@@ -15,6 +16,21 @@ Status RequireFloat32(const KernelInfo& info, size_t input, const char* what) {
     return NotImplemented(std::string(what) + "'s element type is not known at load");
   return NotImplemented(std::string(what) + " is " + DataTypeName(t) +
                         ", only float32 runs on cpu");
+}
+
+Status ReadWindowAttr(const KernelInfo& info, const char* name, size_t nd, size_t per_dim,
+                      int64_t min, int64_t* dst) {
+  const std::vector<int64_t> v = info.GetInts(name);
+  if (v.empty()) return Status::Ok();
+  if (v.size() != nd * per_dim)
+    return NotImplemented(std::string(name) + " has " + std::to_string(v.size()) + " values");
+  for (int64_t e : v)
+    if (e < min || e > (int64_t{1} << 30))
+      return NotImplemented(std::string(name) + " has a value out of range");
+  const size_t off = 2 - nd;
+  for (size_t p = 0; p < per_dim; ++p)
+    for (size_t d = 0; d < nd; ++d) dst[p * 2 + off + d] = v[p * nd + d];
+  return Status::Ok();
 }
 
 Status ParseFusedActivation(const KernelInfo& info, Epilogue* e) {
@@ -54,5 +70,28 @@ Status ParseFusedActivation(const KernelInfo& info, Epilogue* e) {
 }
 
 const F32GemmUkernelInfo& GemmUkernel() { return BestF32GemmUkernel(); }
+
+const F32ElementwiseUkernels& ElementwiseUkernels() { return BestF32ElementwiseUkernels(); }
+
+void ParallelRange(ThreadPool* pool, int64_t n, int64_t grain,
+                   const std::function<void(int64_t, int64_t)>& fn) {
+  if (n <= 0) return;
+  grain = std::max<int64_t>(grain, 1);
+  if (!pool || pool->threads() <= 1 || n < 2 * grain) {
+    fn(0, n);
+    return;
+  }
+  // One contiguous piece per thread (the pool splits evenly), never smaller than `grain`.
+  const int64_t pieces = std::min<int64_t>(pool->threads(), n / grain);
+  auto body = [&](int64_t p0, int64_t p1) { fn(n * p0 / pieces, n * p1 / pieces); };
+  pool->ParallelFor(pieces, std::cref(body));
+}
+
+Result<std::unique_ptr<OpKernel>> MakeRefKernel(const KernelInfo& info) {
+  const ir::Node& n = info.node();
+  KernelFactory f = RefKernelRegistry().Find(n.domain, n.op_type, n.opset);
+  if (!f) return NotImplemented("no reference kernel for '" + n.op_type + "' to fall back on");
+  return f(info);
+}
 
 }  // namespace tern::cpu

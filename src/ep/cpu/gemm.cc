@@ -127,32 +127,8 @@ void AlignedFloats::Resize(size_t n) {
 }
 
 void ApplyActivation(float* x, size_t n, const Epilogue& e) {
-  switch (e.act) {
-    case Activation::kNone:
-      break;
-    case Activation::kRelu:
-      for (size_t i = 0; i < n; ++i) x[i] = x[i] > 0 ? x[i] : 0;
-      break;
-    case Activation::kClip:
-      for (size_t i = 0; i < n; ++i) x[i] = std::min(std::max(x[i], e.alpha), e.beta);
-      break;
-    case Activation::kLeakyRelu:
-      for (size_t i = 0; i < n; ++i) x[i] = x[i] >= 0 ? x[i] : x[i] * e.alpha;
-      break;
-    case Activation::kSigmoid:
-      for (size_t i = 0; i < n; ++i) x[i] = 1.0f / (1.0f + std::exp(-x[i]));
-      break;
-    case Activation::kHardSigmoid:
-      for (size_t i = 0; i < n; ++i) x[i] = std::min(1.0f, std::max(0.0f, e.alpha * x[i] + e.beta));
-      break;
-    case Activation::kHardSwish:
-      for (size_t i = 0; i < n; ++i)
-        x[i] = x[i] * std::min(1.0f, std::max(0.0f, x[i] / 6.0f + 0.5f));
-      break;
-    case Activation::kTanh:
-      for (size_t i = 0; i < n; ++i) x[i] = std::tanh(x[i]);
-      break;
-  }
+  if (e.act == Activation::kNone) return;
+  BestF32ElementwiseUkernels().activation(n, x, x, ActivationParams{e.act, e.alpha, e.beta});
 }
 
 PackedMatrix PackA(const float* a, size_t m, size_t k, size_t lda, bool trans,

@@ -10,13 +10,12 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "ep/cpu/ukernels/elementwise/f32_elementwise.h"
 #include "ep/cpu/ukernels/gemm/f32_gemm.h"
 
 namespace tern::cpu {
 
 constexpr size_t kKc = 256;  ///< K block: A and B panels of one block stay in L1/L2
-
-enum class Activation : uint8_t { kNone, kRelu, kClip, kLeakyRelu, kSigmoid, kHardSigmoid, kHardSwish, kTanh };
 
 struct Epilogue {
   const float* bias = nullptr;

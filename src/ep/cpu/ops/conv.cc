@@ -205,23 +205,9 @@ Status ConvKernel::ParseWindow(const KernelInfo& info) {
     auto_pad_ = AutoPad::kValid;
   else if (ap != "NOTSET" && !ap.empty())
     return NotImplemented("auto_pad '" + ap + "'");
-  // Attributes are given for nd_ dims; the 2-D form puts a 1-D conv in the W dim.
-  const size_t off = 2 - nd_;
-  auto read = [&](const char* name, int64_t* dst, size_t per_dim, int64_t min) -> Status {
-    const std::vector<int64_t> v = info.GetInts(name);
-    if (v.empty()) return Status::Ok();
-    if (v.size() != nd_ * per_dim)
-      return NotImplemented(std::string(name) + " has " + std::to_string(v.size()) + " values");
-    for (int64_t e : v)
-      if (e < min)
-        return NotImplemented(std::string(name) + " has a value below " + std::to_string(min));
-    for (size_t p = 0; p < per_dim; ++p)
-      for (size_t d = 0; d < nd_; ++d) dst[p * 2 + off + d] = v[p * nd_ + d];
-    return Status::Ok();
-  };
-  TERN_RETURN_IF_ERROR(read("strides", strides_, 1, 1));
-  TERN_RETURN_IF_ERROR(read("dilations", dilations_, 1, 1));
-  TERN_RETURN_IF_ERROR(read("pads", pads_, 2, 0));
+  TERN_RETURN_IF_ERROR(ReadWindowAttr(info, "strides", nd_, 1, 1, strides_));
+  TERN_RETURN_IF_ERROR(ReadWindowAttr(info, "dilations", nd_, 1, 1, dilations_));
+  TERN_RETURN_IF_ERROR(ReadWindowAttr(info, "pads", nd_, 2, 0, pads_));
   kernel_shape_ = info.GetInts("kernel_shape");
   if (!kernel_shape_.empty() && kernel_shape_.size() != nd_)
     return NotImplemented("kernel_shape has " + std::to_string(kernel_shape_.size()) + " values");
