@@ -67,8 +67,9 @@ Status TransformFile(const std::string& input, const std::string& output, const 
   report->eval_source = dir;
   report->eval_sets = static_cast<int>(eval->size());
   TERN_ASSIGN_OR_RETURN(report->outputs, CompareModels(in_bytes, out_bytes, *eval, threads));
-  TERN_ASSIGN_OR_RETURN(report->latency_ms_before, MeasureLatency(in_bytes, *eval, threads));
-  TERN_ASSIGN_OR_RETURN(report->latency_ms_after, MeasureLatency(out_bytes, *eval, threads));
+  TERN_ASSIGN_OR_RETURN(auto latency, MeasureLatency(in_bytes, out_bytes, *eval, threads));
+  report->latency_ms_before = latency.first;
+  report->latency_ms_after = latency.second;
   return Status::Ok();
 }
 

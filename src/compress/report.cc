@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <sstream>
 
 namespace tern::compress {
@@ -107,28 +108,42 @@ Result<std::vector<OutputError>> CompareModels(const std::string& ref_model,
   return errors;
 }
 
-Result<double> MeasureLatency(const std::string& model, const std::vector<InputSet>& sets,
-                              int threads) {
+Result<std::pair<double, double>> MeasureLatency(const std::string& before,
+                                                 const std::string& after,
+                                                 const std::vector<InputSet>& sets, int threads) {
   if (sets.empty()) return InvalidArgument("no input sets to time");
   SessionOptions so;
   so.threads = threads;
-  TERN_ASSIGN_OR_RETURN(auto session, Session::LoadFromMemory(model.data(), model.size(), so));
+  std::unique_ptr<Session> sessions[2];
+  const std::string* models[2] = {&before, &after};
   std::vector<Value> out;
-  for (const InputSet& s : sets) TERN_RETURN_IF_ERROR(session->Run(s, &out));  // warm-up, plans
-  // At least 20 runs and 0.2 s, so that small models are not timed by the clock's resolution.
-  std::vector<double> ms;
-  const auto start = std::chrono::steady_clock::now();
-  for (size_t i = 0;
-       ms.size() < 20 || std::chrono::steady_clock::now() - start < std::chrono::milliseconds(200);
-       ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    TERN_RETURN_IF_ERROR(session->Run(sets[i % sets.size()], &out));
-    ms.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-    if (ms.size() >= 10000) break;
+  for (int i = 0; i < 2; ++i) {
+    TERN_ASSIGN_OR_RETURN(sessions[i],
+                          Session::LoadFromMemory(models[i]->data(), models[i]->size(), so));
+    for (const InputSet& s : sets) TERN_RETURN_IF_ERROR(sessions[i]->Run(s, &out));  // warm-up
   }
-  std::nth_element(ms.begin(), ms.begin() + static_cast<std::ptrdiff_t>(ms.size() / 2), ms.end());
-  return ms[ms.size() / 2];
+  // The two models take turns, so that a change in machine load hits both alike; at least 20
+  // runs each and 0.2 s, so that small models are not timed by the clock's resolution.
+  std::vector<double> ms[2];
+  const auto start = std::chrono::steady_clock::now();
+  for (size_t i = 0; ms[0].size() < 20 ||
+                     std::chrono::steady_clock::now() - start < std::chrono::milliseconds(200);
+       ++i) {
+    for (int m = 0; m < 2; ++m) {
+      const auto t0 = std::chrono::steady_clock::now();
+      TERN_RETURN_IF_ERROR(sessions[m]->Run(sets[i % sets.size()], &out));
+      ms[m].push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    if (ms[0].size() >= 10000) break;
+  }
+  double median[2];
+  for (int m = 0; m < 2; ++m) {
+    auto mid = ms[m].begin() + static_cast<std::ptrdiff_t>(ms[m].size() / 2);
+    std::nth_element(ms[m].begin(), mid, ms[m].end());
+    median[m] = *mid;
+  }
+  return std::make_pair(median[0], median[1]);
 }
 
 std::string ReportText(const CompressReport& r) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "compress/calibrate.h"
@@ -53,9 +54,11 @@ Result<std::vector<OutputError>> CompareModels(const std::string& ref_model,
                                                const std::string& got_model,
                                                const std::vector<InputSet>& sets, int threads);
 
-/// Median latency (ms) of one run of a serialized model with Tern over the sets (warmed up).
-Result<double> MeasureLatency(const std::string& model, const std::vector<InputSet>& sets,
-                              int threads);
+/// Median latency (ms) of one run with Tern of each of two serialized models over the sets
+/// (warmed up, the models taking turns).
+Result<std::pair<double, double>> MeasureLatency(const std::string& before,
+                                                 const std::string& after,
+                                                 const std::vector<InputSet>& sets, int threads);
 
 std::string ReportText(const CompressReport& report);
 std::string ReportJson(const CompressReport& report);

@@ -10,6 +10,7 @@
 #include "compress/report.h"
 #include "core/nbits.h"
 #include "cpu_test_util.h"
+#include "ep/cpu/ukernels/nbits/q4_dot.h"
 #include "model_builder.h"
 #include "onnx/onnx_import.h"
 
@@ -137,6 +138,27 @@ TEST(Int4Quantize, ErrorWithinHalfAStep) {
       // The outlier's block is coarse, the others are not.
       EXPECT_GT(std::fabs(p.scales.data<float>()[0]), 0.1f);
       EXPECT_LT(std::fabs(p.scales.data<float>()[blocks - 1]), 0.1f);
+    }
+  }
+}
+
+TEST(Q4DotUkernel, EveryVariantMatchesThePlainSum) {
+  size_t count = 0;
+  const cpu::Q4DotUkernelInfo* kernels = cpu::Q4DotUkernels(&count);
+  const Isa best = BestIsa();
+  std::mt19937 rng(3);
+  std::vector<uint8_t> codes(64);
+  for (auto& c : codes) c = static_cast<uint8_t>(rng());
+  const std::vector<float> a = Normal(128, 4);
+  for (size_t i = 0; i < count; ++i) {
+    if (static_cast<int>(kernels[i].isa) > static_cast<int>(best)) continue;  // CPU lacks it
+    SCOPED_TRACE(kernels[i].name);
+    for (size_t n : {0, 1, 2, 7, 15, 16, 17, 31, 32, 33, 64, 100, 127, 128}) {
+      double want = 0;
+      for (size_t k = 0; k < n; ++k)
+        want += nbits::Code(codes.data(), static_cast<int64_t>(k)) * a[k];
+      EXPECT_NEAR(kernels[i].fn(codes.data(), a.data(), n), want, 1e-4 * (1 + std::fabs(want)))
+          << "count " << n;
     }
   }
 }

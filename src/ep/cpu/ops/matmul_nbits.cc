@@ -1,19 +1,30 @@
-// com.microsoft MatMulNBits (4-bit codes, layout in core/nbits.h) on the f32 GEMM driver. The
-// weights stay packed in memory (4.x bits per weight): the driver asks for one kc x nc block of B
-// at a time and this kernel dequantizes it straight into the microkernel's panels, so the float
-// copy of B never exists and the block stays in cache while the A rows stream past it. Per-block
-// scales and zero points are folded at load into w = code * scale + offset (one multiply-add).
+// com.microsoft MatMulNBits (4-bit codes, layout in core/nbits.h). The weights stay packed in
+// memory (4.x bits per weight); per-block scales and zero points are folded at load into
+// w = code * scale + offset. Two paths:
+//  - few rows (M <= kGemvRows, e.g. token-by-token decoding): a direct product that reads each
+//    packed block once per row: sum_k w_k a_k = scale * sum_k code_k a_k + offset * sum_k a_k,
+//    with the code dot product in a per-ISA microkernel (ukernels/nbits) and the block sums of A
+//    computed once per run. It moves 8x fewer weight bytes than a float GEMV.
+//  - more rows: the f32 GEMM driver asks for one kc x nc block of B at a time and this kernel
+//    dequantizes it straight into the microkernel's panels, so the float copy of B never exists
+//    and the dequantization is amortized over the rows of A.
 // B, scales and zero points must be constants (they always are in quantized models); otherwise
 // the node falls back to the reference kernel.
 #include <algorithm>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "core/nbits.h"
 #include "ep/cpu/cpu_common.h"
+#include "ep/cpu/ukernels/nbits/q4_dot.h"
 
 namespace tern::cpu {
 namespace {
+
+constexpr int64_t kGemvRows = 8;
+// Below this many weights a run is not worth waking threads for.
+constexpr int64_t kParallelWeights = int64_t{1} << 16;
 
 class MatMulNBitsKernel : public OpKernel {
  public:
@@ -65,8 +76,13 @@ class MatMulNBitsKernel : public OpKernel {
     out_shape[out_shape.rank() - 1] = layout_.n;
     TERN_ASSIGN_OR_RETURN(Tensor * y, ctx.Output(0, DataType::kFloat32, out_shape));
     if (y->numel() == 0) return Status::Ok();
+    const int64_t rows = a.numel() / layout_.k;  // leading dims of A fold into M
+    if (rows <= kGemvRows) {
+      Gemv(a.data<float>(), rows, y->data<float>(), ctx.thread_pool());
+      return Status::Ok();
+    }
     GemmProblem p;
-    p.m = static_cast<size_t>(a.numel() / layout_.k);  // leading dims of A fold into M
+    p.m = static_cast<size_t>(rows);
     p.n = static_cast<size_t>(layout_.n);
     p.k = static_cast<size_t>(layout_.k);
     p.a = a.data<float>();
@@ -113,6 +129,39 @@ class MatMulNBitsKernel : public OpKernel {
         }
       }
     }
+  }
+
+  void Gemv(const float* a, int64_t rows, float* y, ThreadPool* pool) const {
+    const int64_t blocks = layout_.blocks_per_col(), bs = layout_.block_size, k = layout_.k;
+    // Block sums of A, reused by every column. thread_local: no allocation in steady state.
+    thread_local std::vector<float> a_sums;
+    a_sums.assign(static_cast<size_t>(rows * blocks), 0.0f);
+    for (int64_t m = 0; m < rows; ++m)
+      for (int64_t kk = 0; kk < k; ++kk)
+        a_sums[static_cast<size_t>(m * blocks + kk / bs)] += a[m * k + kk];
+    const float* sums = a_sums.data();
+    const Q4DotUkernel dot = BestQ4DotUkernel().fn;
+    auto columns = [&](int64_t n0, int64_t n1) {
+      for (int64_t n = n0; n < n1; ++n) {
+        const uint8_t* col = b_.data<uint8_t>() + n * layout_.col_bytes();
+        const float* scale = scale_.data() + n * blocks;
+        const float* offset = offset_.data() + n * blocks;
+        for (int64_t m = 0; m < rows; ++m) {
+          float acc = bias_.empty() ? 0.0f : bias_[static_cast<size_t>(n)];
+          for (int64_t blk = 0; blk < blocks; ++blk) {
+            const int64_t k0 = blk * bs;
+            const size_t count = static_cast<size_t>(std::min(bs, k - k0));
+            acc += scale[blk] * dot(col + blk * layout_.blob_size(), a + m * k + k0, count) +
+                   offset[blk] * sums[m * blocks + blk];
+          }
+          y[m * layout_.n + n] = acc;
+        }
+      }
+    };
+    if (pool && pool->threads() > 1 && layout_.n * k >= kParallelWeights)
+      pool->ParallelFor(layout_.n, std::cref(columns));
+    else
+      columns(0, layout_.n);
   }
 
   nbits::Int4Layout layout_;
