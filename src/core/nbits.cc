@@ -12,8 +12,10 @@ Result<Int4Layout> MakeLayout(int64_t k, int64_t n, int64_t bits, int64_t block_
   if (block_size < 16 || (block_size & (block_size - 1)) != 0)
     return InvalidArgument("block_size " + std::to_string(block_size) +
                            " must be a power of two >= 16");
-  if (k <= 0 || n <= 0)
-    return InvalidArgument("K and N must be positive (K=" + std::to_string(k) +
+  // The bound keeps every size product (N * blocks * blob) far from int64 overflow.
+  constexpr int64_t kMaxDim = int64_t{1} << 31;
+  if (k <= 0 || n <= 0 || k > kMaxDim || n > kMaxDim || block_size > kMaxDim)
+    return InvalidArgument("K and N must be in [1, 2^31] (K=" + std::to_string(k) +
                            ", N=" + std::to_string(n) + ")");
   Int4Layout l;
   l.k = k;

@@ -270,10 +270,14 @@ TEST(MatMulNBits, RejectsBadLayouts) {
     auto r = cputest::RunGraph({node}, NBitsArgs(c, p, {}), {{provider}, true, 1});
     EXPECT_FALSE(r.ok()) << provider;
   }
-  node = NBitsNode(c, 32);
-  node.attrs[1] = Int("N", 4);  // B holds 3 columns
-  auto r = cputest::RunGraph({node}, NBitsArgs(c, p, {}), {{"ref"}, true, 1});
-  EXPECT_FALSE(r.ok());
+  for (int64_t bad_n : {int64_t{4}, int64_t{1} << 40}) {  // B holds 3 columns; absurd N
+    node = NBitsNode(c, 32);
+    node.attrs[1] = Int("N", bad_n);
+    for (const char* provider : {"ref", "cpu"}) {
+      auto r = cputest::RunGraph({node}, NBitsArgs(c, p, {}), {{provider}, true, 1});
+      EXPECT_FALSE(r.ok()) << provider << " N=" << bad_n;
+    }
+  }
 }
 
 /// x[2, 48] -> MatMul[48, 32] -> Gemm(transB, alpha, beta, C[7]) -> y[2, 7].
