@@ -120,12 +120,25 @@ class MatMulNBitsKernel : public OpKernel {
         size_t k = k0;
         const size_t k_end = k0 + kc;
         while (k < k_end) {
+          // One block segment: a 16-entry table turns each code into its weight with one load,
+          // and each byte yields two rows.
           const size_t blk = k / bs;
           const size_t stop = std::min(k_end, (blk + 1) * bs);
-          const float s = scale[blk], o = offset[blk];
-          for (; k < stop; ++k)
-            out[(k - k0) * nr] =
-                static_cast<float>(nbits::Code(col, static_cast<int64_t>(k))) * s + o;
+          float lut[16];
+          for (int q = 0; q < 16; ++q) lut[q] = static_cast<float>(q) * scale[blk] + offset[blk];
+          if (k & 1) {
+            out[(k - k0) * nr] = lut[col[k >> 1] >> 4];
+            ++k;
+          }
+          for (; k + 2 <= stop; k += 2) {
+            const uint8_t byte = col[k >> 1];
+            out[(k - k0) * nr] = lut[byte & 0x0F];
+            out[(k + 1 - k0) * nr] = lut[byte >> 4];
+          }
+          if (k < stop) {
+            out[(k - k0) * nr] = lut[col[k >> 1] & 0x0F];
+            ++k;
+          }
         }
       }
     }
