@@ -206,6 +206,40 @@ TEST(Prune, StructuredChangesOutputsWhenLiveChannelsGo) {
   EXPECT_GT((*e)[0].max_abs, 1e-3);
 }
 
+TEST(Prune, StructuredShrinksGemmChains) {
+  // x[2,6] -> Gemm(W1[6,8], b1) -> Relu -> Gemm(W2[8,3], b2) -> y. Hidden units 2 and 5 have
+  // zero weights and a negative bias: Relu makes them exactly 0, so removing them is exact.
+  test::ModelBuilder b(13);
+  b.Input("x", 1, {2, 6}).Output("y", 1, {2, 3});
+  std::vector<float> w1 = Normal(48, 1), b1 = Normal(8, 2, 0.1f);
+  for (int k = 0; k < 6; ++k)
+    w1[static_cast<size_t>(k * 8 + 2)] = w1[static_cast<size_t>(k * 8 + 5)] = 0;
+  b1[2] = b1[5] = -1.0f;
+  b.FloatInit("w1", {6, 8}, w1).FloatInit("b1", {8}, b1);
+  b.FloatInit("w2", {8, 3}, Normal(24, 3)).FloatInit("b2", {3}, Normal(3, 4));
+  b.Node("Gemm", {"x", "w1", "b1"}, {"h"}, "fc1");
+  b.Node("Relu", {"h"}, {"r"}, "relu");
+  b.Node("Gemm", {"r", "w2", "b2"}, {"y"}, "fc2");
+  const std::string bytes = b.Bytes();
+  compress::PruneOptions o;
+  o.sparsity = 0.25;
+  o.structured = true;
+  compress::PruneSummary summary;
+  auto p = compress::Prune(Import(bytes), o, &summary);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(summary.removed_channels, 2);
+  EXPECT_EQ(Init(*p, "w1").shape(), (Shape{6, 6}));
+  EXPECT_EQ(Init(*p, "b1").shape(), (Shape{6}));
+  EXPECT_EQ(Init(*p, "w2").shape(), (Shape{6, 3}));
+  auto out = onnx::ExportModel(*p);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  std::vector<compress::InputSet> sets = {
+      {Value(Tensor::FromVector(DataType::kFloat32, Shape{2, 6}, Normal(12, 50)))}};
+  auto e = compress::CompareModels(bytes, *out, sets, 1);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_LT((*e)[0].max_abs, 1e-5);
+}
+
 TEST(Prune, StructuredSkipsLayersItCannotRewire) {
   // conv -> Add(conv, x) -> y: the residual's other operand has the channels too.
   test::ModelBuilder b(13);
