@@ -18,6 +18,24 @@ ir::Attribute FloatAttr(const std::string& name, float value) {
   return a;
 }
 
+int64_t AttrInt(const ir::Node& n, const char* name, int64_t dflt) {
+  const ir::Attribute* a = n.attr(name);
+  return a ? a->i : dflt;
+}
+
+float AttrFloat(const ir::Node& n, const char* name, float dflt) {
+  const ir::Attribute* a = n.attr(name);
+  return a ? a->f : dflt;
+}
+
+const Tensor* FloatWeight(const ir::Graph& g, int id) {
+  if (id < 0) return nullptr;
+  const ir::Value& v = g.values[static_cast<size_t>(id)];
+  if (!v.is_initializer || v.is_input || v.initializer.dtype() != DataType::kFloat32)
+    return nullptr;
+  return &v.initializer;
+}
+
 GraphEditor::GraphEditor(ir::Model& model) : model_(model) {
   for (const ir::Node& n : model_.graph->nodes) node_names_.insert(n.name);
 }
@@ -67,6 +85,21 @@ void GraphEditor::AddNode(const std::string& op, std::vector<int> inputs, std::v
   n.outputs = std::move(outputs);
   n.attrs = std::move(attrs);
   graph().nodes.push_back(std::move(n));
+}
+
+Result<int> GraphEditor::ScaledInitializer(int id, float factor) {
+  if (factor == 1.0f) return id;
+  const ir::Value& v = graph().values[static_cast<size_t>(id)];
+  TERN_ASSIGN_OR_RETURN(Tensor c, v.initializer.Clone());
+  for (int64_t k = 0; k < c.numel(); ++k) c.data<float>()[k] *= factor;
+  return AddInitializer(v.name + "_scaled", std::move(c));
+}
+
+void GraphEditor::EraseNodes(const std::vector<bool>& erase) {
+  std::vector<ir::Node> kept;
+  for (size_t i = 0; i < graph().nodes.size(); ++i)
+    if (i >= erase.size() || !erase[i]) kept.push_back(std::move(graph().nodes[i]));
+  graph().nodes = std::move(kept);
 }
 
 int GraphEditor::CountUses(int value) const {

@@ -13,6 +13,11 @@ namespace tern::compress {
 
 ir::Attribute IntAttr(const std::string& name, int64_t value);
 ir::Attribute FloatAttr(const std::string& name, float value);
+/// An int or float attribute of a node, or `dflt` when absent.
+int64_t AttrInt(const ir::Node& n, const char* name, int64_t dflt);
+float AttrFloat(const ir::Node& n, const char* name, float dflt);
+/// The float32 initializer behind value `id` (not a graph input), or nullptr.
+const Tensor* FloatWeight(const ir::Graph& g, int id);
 
 class GraphEditor {
  public:
@@ -28,6 +33,10 @@ class GraphEditor {
   /// Appends a node (order is fixed by Finish); its opset is the model's for `domain`.
   void AddNode(const std::string& op, std::vector<int> inputs, std::vector<int> outputs,
                std::vector<ir::Attribute> attrs = {}, const std::string& domain = "");
+  /// Initializer `id` itself when factor is 1, else a new initializer holding it times factor.
+  Result<int> ScaledInitializer(int id, float factor);
+  /// Drops the nodes i with erase[i] (nodes added after `erase` was sized are kept).
+  void EraseNodes(const std::vector<bool>& erase);
   /// Number of node inputs (in the main graph and subgraph implicit inputs) reading `value`.
   int CountUses(int value) const;
   /// Sorts the nodes and drops initializers that are no longer read by anything.

@@ -19,7 +19,13 @@ Result<QuantMode> ParseQuantMode(const std::string& name) {
   if (name == "fp16") return QuantMode::kFp16;
   if (name == "int8-dynamic") return QuantMode::kInt8Dynamic;
   if (name == "int8-static") return QuantMode::kInt8Static;
-  return InvalidArgument("unknown mode '" + name + "' (fp16, int8-dynamic or int8-static)");
+  if (name == "int4-weights") return QuantMode::kInt4Weights;
+  return InvalidArgument("unknown mode '" + name +
+                         "' (fp16, int8-dynamic, int8-static or int4-weights)");
+}
+
+bool ExcludedFromQuantization(const ir::Node& n, const QuantizeOptions& o) {
+  return !n.domain.empty() || o.exclude_ops.count(n.op_type) || o.exclude_nodes.count(n.name);
 }
 
 Result<std::pair<Tensor, Tensor>> QuantizeWeightSymmetric(const Tensor& w, int axis) {
@@ -59,7 +65,9 @@ Result<ir::Model> Quantize(const ir::Model& model, const QuantizeOptions& option
   auto it = model.opsets.find("");
   summary->opset_before = it == model.opsets.end() ? 0 : it->second;
   ir::Model out;
-  if (options.mode != QuantMode::kFp16 && summary->opset_before < kInt8MinOpset) {
+  const bool int8 =
+      options.mode == QuantMode::kInt8Static || options.mode == QuantMode::kInt8Dynamic;
+  if (int8 && summary->opset_before < kInt8MinOpset) {
     TERN_ASSIGN_OR_RETURN(out, onnx::ConvertOpset(model, kInt8MinOpset));
   } else {
     out = model;
@@ -75,6 +83,9 @@ Result<ir::Model> Quantize(const ir::Model& model, const QuantizeOptions& option
       break;
     case QuantMode::kInt8Dynamic:
       TERN_RETURN_IF_ERROR(QuantizeInt8Dynamic(out, options, summary));
+      break;
+    case QuantMode::kInt4Weights:
+      TERN_RETURN_IF_ERROR(QuantizeInt4Weights(out, options, summary));
       break;
   }
   if (out.producer_name.empty()) out.producer_name = "tern quantize";

@@ -9,6 +9,9 @@
 //    scale x_scale * w_scale. A runtime may fuse the pattern into integer kernels.
 //  - int8-dynamic: MatMul/Gemm with constant weights become DynamicQuantizeLinear + MatMulInteger
 //    and a float rescale; Conv weights are stored as int8 behind a DequantizeLinear.
+//  - int4-weights: MatMul and Gemm with constant weights become ONNX Runtime's com.microsoft
+//    MatMulNBits (block-wise 4-bit weights, float activations; layout in core/nbits.h), plus an
+//    Add for a Gemm bias.
 #pragma once
 
 #include <map>
@@ -22,7 +25,7 @@
 
 namespace tern::compress {
 
-enum class QuantMode { kFp16, kInt8Dynamic, kInt8Static };
+enum class QuantMode { kFp16, kInt8Dynamic, kInt8Static, kInt4Weights };
 Result<QuantMode> ParseQuantMode(const std::string& name);
 
 struct QuantizeOptions {
@@ -33,6 +36,8 @@ struct QuantizeOptions {
   std::set<std::string> exclude_nodes;  ///< node names left in float
   /// fp16: tensors with fewer elements stay float32 (no size gain; often shape-like parameters).
   int64_t fp16_min_elements = 16;
+  int64_t int4_block_size = 32;  ///< int4-weights: weights per scale (16, 32, 64, 128...)
+  bool int4_symmetric = true;    ///< int4-weights: false stores a zero point per block
   CalibrationOptions calibration;
 };
 
@@ -42,6 +47,10 @@ struct QuantizeSummary {
   int converted_weights = 0;
   int64_t opset_before = 0;
   int64_t opset_after = 0;
+  /// Bytes of the float weights that were converted, and of what replaced them (codes, scales,
+  /// zero points): the "weight part" of the size figures.
+  uint64_t converted_bytes_before = 0;
+  uint64_t converted_bytes_after = 0;
 };
 
 /// Quantizes a model. int8-static needs `calibration` input sets (ignored otherwise).
@@ -55,6 +64,11 @@ Status QuantizeInt8Static(ir::Model& model, const QuantizeOptions& options,
                           const std::vector<InputSet>& calibration, QuantizeSummary* summary);
 Status QuantizeInt8Dynamic(ir::Model& model, const QuantizeOptions& options,
                            QuantizeSummary* summary);
+Status QuantizeInt4Weights(ir::Model& model, const QuantizeOptions& options,
+                           QuantizeSummary* summary);
+
+/// True when a node is left in float: another domain, or excluded by op type or name.
+bool ExcludedFromQuantization(const ir::Node& n, const QuantizeOptions& options);
 
 /// Symmetric int8 weights: q = round(w / scale) in [-127, 127] with one scale per slice along
 /// `axis` (or one for the whole tensor when axis < 0). Returns the int8 tensor and the scales.

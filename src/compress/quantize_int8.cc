@@ -20,27 +20,6 @@ Tensor ScalarF(float x) {
   return Tensor::FromVector(DataType::kFloat32, Shape{}, std::vector<float>{x});
 }
 
-const Tensor* FloatWeight(const ir::Graph& g, int id) {
-  if (id < 0) return nullptr;
-  const ir::Value& v = g.values[static_cast<size_t>(id)];
-  if (!v.is_initializer || v.is_input || v.initializer.dtype() != DataType::kFloat32)
-    return nullptr;
-  return &v.initializer;
-}
-
-bool Excluded(const ir::Node& n, const QuantizeOptions& o) {
-  return !n.domain.empty() || o.exclude_ops.count(n.op_type) || o.exclude_nodes.count(n.name);
-}
-
-int64_t GetInt(const ir::Node& n, const char* name, int64_t dflt) {
-  const ir::Attribute* a = n.attr(name);
-  return a ? a->i : dflt;
-}
-float GetFloat(const ir::Node& n, const char* name, float dflt) {
-  const ir::Attribute* a = n.attr(name);
-  return a ? a->f : dflt;
-}
-
 /// Which inputs of a node are quantized and how.
 struct Target {
   size_t node = 0;
@@ -54,7 +33,8 @@ std::vector<Target> FindTargets(const ir::Graph& g, const QuantizeOptions& o) {
   std::vector<Target> targets;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const ir::Node& n = g.nodes[i];
-    if (Excluded(n, o) || n.inputs.size() < 2 || n.inputs[0] < 0 || FloatWeight(g, n.inputs[0]))
+    if (ExcludedFromQuantization(n, o) || n.inputs.size() < 2 || n.inputs[0] < 0 ||
+        FloatWeight(g, n.inputs[0]))
       continue;
     Target t;
     t.node = i;
@@ -76,7 +56,7 @@ std::vector<Target> FindTargets(const ir::Graph& g, const QuantizeOptions& o) {
     } else if (n.op_type == "Gemm") {
       if (w) {
         t.weight_slot = 1;
-        t.weight_axis = GetInt(n, "transB", 0) ? 0 : 1;
+        t.weight_axis = AttrInt(n, "transB", 0) ? 0 : 1;
       } else {
         t.act_slots.push_back(1);
       }
@@ -224,7 +204,7 @@ Status QuantizeInt8Dynamic(ir::Model& model, const QuantizeOptions& options,
   const size_t original_nodes = g.nodes.size();
   for (size_t i = 0; i < original_nodes; ++i) {
     const ir::Node n = g.nodes[i];  // a copy: AddNode may reallocate the node list
-    if (Excluded(n, options) || n.inputs.size() < 2 || n.inputs[0] < 0) continue;
+    if (ExcludedFromQuantization(n, options) || n.inputs.size() < 2 || n.inputs[0] < 0) continue;
     const Tensor* w = FloatWeight(g, n.inputs[1]);
     if (!w || FloatWeight(g, n.inputs[0])) continue;
     if (n.op_type == "Conv") {
@@ -238,12 +218,12 @@ Status QuantizeInt8Dynamic(ir::Model& model, const QuantizeOptions& options,
     }
     const bool gemm = n.op_type == "Gemm";
     if ((n.op_type != "MatMul" && !gemm) || w->rank() != 2) continue;
-    if (gemm && GetInt(n, "transA", 0) != 0) continue;
+    if (gemm && AttrInt(n, "transA", 0) != 0) continue;
     const int c_id = gemm && n.inputs.size() > 2 ? n.inputs[2] : -1;
     if (c_id >= 0 && !FloatWeight(g, c_id)) continue;
     // MatMulInteger wants B as [K, N]; Gemm's transB stores [N, K].
     Tensor b = *w;
-    if (gemm && GetInt(n, "transB", 0)) {
+    if (gemm && AttrInt(n, "transB", 0)) {
       const int64_t rows = w->dim(0), cols = w->dim(1);
       TERN_ASSIGN_OR_RETURN(b, Tensor::Allocate(DataType::kFloat32, Shape{cols, rows}));
       for (int64_t r = 0; r < rows; ++r)
@@ -253,7 +233,7 @@ Status QuantizeInt8Dynamic(ir::Model& model, const QuantizeOptions& options,
     const std::string wname = g.values[static_cast<size_t>(n.inputs[1])].name;
     TERN_ASSIGN_OR_RETURN(auto qs, QuantizeWeightSymmetric(b, options.per_channel ? 1 : -1));
     Tensor scales = std::move(qs.second);
-    const float alpha = gemm ? GetFloat(n, "alpha", 1.0f) : 1.0f;
+    const float alpha = gemm ? AttrFloat(n, "alpha", 1.0f) : 1.0f;
     for (int64_t k = 0; k < scales.numel(); ++k) scales.data<float>()[k] *= alpha;
     TERN_ASSIGN_OR_RETURN(Tensor zp, Tensor::Allocate(DataType::kInt8, scales.shape()));
     int wq = ed.AddInitializer(wname + "_quantized", std::move(qs.first));
@@ -282,23 +262,14 @@ Status QuantizeInt8Dynamic(ir::Model& model, const QuantizeOptions& options,
     } else {
       int scaled = ed.AddValue(oname + "_scaled", DataType::kFloat32);
       ed.AddNode("Mul", {accf, scale}, {scaled});
-      int bias = c_id;
-      const float beta = GetFloat(n, "beta", 1.0f);
-      if (beta != 1.0f) {
-        TERN_ASSIGN_OR_RETURN(Tensor c, g.values[static_cast<size_t>(c_id)].initializer.Clone());
-        for (int64_t k = 0; k < c.numel(); ++k) c.data<float>()[k] *= beta;
-        bias = ed.AddInitializer(g.values[static_cast<size_t>(c_id)].name + "_beta", std::move(c));
-      }
+      TERN_ASSIGN_OR_RETURN(int bias, ed.ScaledInitializer(c_id, AttrFloat(n, "beta", 1.0f)));
       ed.AddNode("Add", {scaled, bias}, {n.outputs[0]});
     }
     erase[i] = true;
     ++summary->converted_weights;
     ++summary->quantized_nodes;
   }
-  std::vector<ir::Node> kept;
-  for (size_t i = 0; i < g.nodes.size(); ++i)
-    if (i >= erase.size() || !erase[i]) kept.push_back(std::move(g.nodes[i]));
-  g.nodes = std::move(kept);
+  ed.EraseNodes(erase);
   return ed.Finish();
 }
 

@@ -1,7 +1,10 @@
 #include "compress/report.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <sstream>
 
 namespace tern::compress {
@@ -105,15 +108,64 @@ Result<std::vector<OutputError>> CompareModels(const std::string& ref_model,
   return errors;
 }
 
+Result<std::pair<double, double>> MeasureLatency(const std::string& before,
+                                                 const std::string& after,
+                                                 const std::vector<InputSet>& sets, int threads) {
+  if (sets.empty()) return InvalidArgument("no input sets to time");
+  SessionOptions so;
+  so.threads = threads;
+  std::unique_ptr<Session> sessions[2];
+  const std::string* models[2] = {&before, &after};
+  std::vector<Value> out;
+  for (int i = 0; i < 2; ++i) {
+    TERN_ASSIGN_OR_RETURN(sessions[i],
+                          Session::LoadFromMemory(models[i]->data(), models[i]->size(), so));
+    for (const InputSet& s : sets) TERN_RETURN_IF_ERROR(sessions[i]->Run(s, &out));  // warm-up
+  }
+  // The two models take turns, so that a change in machine load hits both alike; at least 20
+  // runs each and 0.2 s, so that small models are not timed by the clock's resolution.
+  std::vector<double> ms[2];
+  const auto start = std::chrono::steady_clock::now();
+  for (size_t i = 0; ms[0].size() < 20 ||
+                     std::chrono::steady_clock::now() - start < std::chrono::milliseconds(200);
+       ++i) {
+    for (int m = 0; m < 2; ++m) {
+      const auto t0 = std::chrono::steady_clock::now();
+      TERN_RETURN_IF_ERROR(sessions[m]->Run(sets[i % sets.size()], &out));
+      ms[m].push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    if (ms[0].size() >= 10000) break;
+  }
+  double median[2];
+  for (int m = 0; m < 2; ++m) {
+    auto mid = ms[m].begin() + static_cast<std::ptrdiff_t>(ms[m].size() / 2);
+    std::nth_element(ms[m].begin(), mid, ms[m].end());
+    median[m] = *mid;
+  }
+  return std::make_pair(median[0], median[1]);
+}
+
 std::string ReportText(const CompressReport& r) {
   std::ostringstream os;
   char buf[256];
   auto ratio = [](uint64_t a, uint64_t b) { return b ? static_cast<double>(a) / b : 0.0; };
-  os << "mode: " << r.mode << " (" << r.summary.quantized_nodes << " nodes quantized, "
-     << r.summary.converted_weights << " weights converted";
-  if (r.summary.opset_after != r.summary.opset_before)
-    os << ", opset " << r.summary.opset_before << " -> " << r.summary.opset_after;
-  os << ")\n";
+  const PruneSummary& pr = r.prune;
+  if (r.mode.rfind("prune", 0) == 0) {
+    os << "mode: " << r.mode << " (" << pr.pruned_nodes << " nodes pruned";
+    if (pr.prunable_weights)
+      os << ", " << pr.zeroed_weights << " of " << pr.prunable_weights << " weights zeroed";
+    if (pr.prunable_channels)
+      os << ", " << pr.removed_channels << " of " << pr.prunable_channels << " channels removed";
+    os << ")\n";
+    for (const std::string& s : pr.skipped) os << "  skipped " << s << "\n";
+  } else {
+    os << "mode: " << r.mode << " (" << r.summary.quantized_nodes << " nodes quantized, "
+       << r.summary.converted_weights << " weights converted";
+    if (r.summary.opset_after != r.summary.opset_before)
+      os << ", opset " << r.summary.opset_before << " -> " << r.summary.opset_after;
+    os << ")\n";
+  }
   std::snprintf(buf, sizeof buf, "file size:    %llu -> %llu bytes (%.3fx)\n",
                 static_cast<unsigned long long>(r.file_bytes_before),
                 static_cast<unsigned long long>(r.file_bytes_after),
@@ -124,6 +176,18 @@ std::string ReportText(const CompressReport& r) {
                 static_cast<unsigned long long>(r.weight_bytes_after),
                 ratio(r.weight_bytes_after, r.weight_bytes_before));
   os << buf;
+  if (r.summary.converted_bytes_before) {
+    std::snprintf(buf, sizeof buf, "converted weights: %llu -> %llu bytes (%.3fx)\n",
+                  static_cast<unsigned long long>(r.summary.converted_bytes_before),
+                  static_cast<unsigned long long>(r.summary.converted_bytes_after),
+                  ratio(r.summary.converted_bytes_after, r.summary.converted_bytes_before));
+    os << buf;
+  }
+  if (r.latency_ms_before > 0) {
+    std::snprintf(buf, sizeof buf, "Tern latency: %.3f -> %.3f ms (%.2fx)\n", r.latency_ms_before,
+                  r.latency_ms_after, r.latency_ms_after / r.latency_ms_before);
+    os << buf;
+  }
   if (r.eval_sets == 0) return os.str();
   os << "error against float32 on " << r.eval_sets << " input set(s) from " << r.eval_source
      << ":\n";
@@ -145,6 +209,15 @@ std::string ReportJson(const CompressReport& r) {
      << ",\"converted_weights\":" << r.summary.converted_weights
      << ",\"opset_before\":" << r.summary.opset_before
      << ",\"opset_after\":" << r.summary.opset_after
+     << ",\"converted_bytes_before\":" << r.summary.converted_bytes_before
+     << ",\"converted_bytes_after\":" << r.summary.converted_bytes_after
+     << ",\"pruned_nodes\":" << r.prune.pruned_nodes
+     << ",\"zeroed_weights\":" << r.prune.zeroed_weights
+     << ",\"prunable_weights\":" << r.prune.prunable_weights
+     << ",\"removed_channels\":" << r.prune.removed_channels
+     << ",\"prunable_channels\":" << r.prune.prunable_channels
+     << ",\"latency_ms_before\":" << JsonNumber(r.latency_ms_before)
+     << ",\"latency_ms_after\":" << JsonNumber(r.latency_ms_after)
      << ",\"eval_source\":" << JsonString(r.eval_source) << ",\"eval_sets\":" << r.eval_sets
      << ",\"outputs\":[";
   for (size_t i = 0; i < r.outputs.size(); ++i) {

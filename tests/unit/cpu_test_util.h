@@ -67,6 +67,9 @@ inline Result<Tensor> RunGraph(const std::vector<NodeSpec>& nodes, const std::ve
   auto* tern_set = m.add_opset_import();
   tern_set->set_domain("ai.tern");
   tern_set->set_version(1);
+  auto* ms_set = m.add_opset_import();  // ONNX Runtime's contrib ops (MatMulNBits)
+  ms_set->set_domain("com.microsoft");
+  ms_set->set_version(1);
   ::onnx::GraphProto* g = m.mutable_graph();
   g->set_name("g");
   for (const NodeSpec& spec : nodes) {

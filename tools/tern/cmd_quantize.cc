@@ -29,6 +29,8 @@ int RunQuantize(const QuantizeCliOptions& o) {
   }
   f.quantize.mode = *mode;
   f.quantize.per_channel = o.per_channel;
+  f.quantize.int4_block_size = o.block_size;
+  f.quantize.int4_symmetric = !o.asymmetric;
   f.quantize.int8_activations = o.activation_type == "int8";
   f.quantize.exclude_ops.insert(o.exclude_ops.begin(), o.exclude_ops.end());
   f.quantize.exclude_nodes.insert(o.exclude_nodes.begin(), o.exclude_nodes.end());
@@ -41,13 +43,19 @@ int RunQuantize(const QuantizeCliOptions& o) {
     std::fprintf(stderr, "tern quantize: %s\n", st.ToString().c_str());
     return 1;
   }
-  std::printf("wrote %s\n", o.output.c_str());
-  if (o.report) std::printf("%s", compress::ReportText(report).c_str());
-  if (!o.report_json.empty()) {
-    std::ofstream out(o.report_json);
+  return WriteCompressReport("tern quantize", o.output, report, o.report, o.report_json);
+}
+
+int WriteCompressReport(const char* command, const std::string& output,
+                        const compress::CompressReport& report, bool text,
+                        const std::string& json_path) {
+  std::printf("wrote %s\n", output.c_str());
+  if (text) std::printf("%s", compress::ReportText(report).c_str());
+  if (!json_path.empty()) {
+    std::ofstream out(json_path);
     out << compress::ReportJson(report);
     if (!out) {
-      std::fprintf(stderr, "tern quantize: cannot write %s\n", o.report_json.c_str());
+      std::fprintf(stderr, "%s: cannot write %s\n", command, json_path.c_str());
       return 1;
     }
   }

@@ -7,6 +7,10 @@
 
 #include "tern/session.h"
 
+namespace tern::compress {
+struct CompressReport;
+}
+
 namespace tern::cli {
 
 struct CommonOptions {
@@ -67,12 +71,32 @@ struct QuantizeCliOptions {
   double percentile = 99.999;
   std::string activation_type = "uint8";
   bool per_channel = false;
+  int64_t block_size = 32;  ///< int4-weights
+  bool asymmetric = false;  ///< int4-weights: zero point per block
   std::vector<std::string> exclude_ops, exclude_nodes;
   bool report = false;
   std::string report_json;
   CommonOptions common;
 };
 int RunQuantize(const QuantizeCliOptions& o);
+
+struct PruneCliOptions {
+  std::string input, output;
+  double sparsity = 0.5;
+  bool structured = false;
+  std::vector<std::string> exclude_nodes;
+  std::string eval_dir;  ///< inputs for the report's error and latency figures
+  bool report = false;
+  std::string report_json;
+  CommonOptions common;
+};
+int RunPrune(const PruneCliOptions& o);
+
+/// Prints "wrote OUTPUT", then the text report when `text`, and writes the JSON report to
+/// `json_path` when set; returns the exit code.
+int WriteCompressReport(const char* command, const std::string& output,
+                        const compress::CompressReport& report, bool text,
+                        const std::string& json_path);
 
 struct EvalOptions {
   std::string model;

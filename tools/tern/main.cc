@@ -70,21 +70,44 @@ int main(int argc, char** argv) {
   AddCommon(b, bench.common);
 
   QuantizeCliOptions quant;
-  auto* q = app.add_subcommand("quantize", "write a quantized copy of a model (fp16, int8)");
+  auto* q = app.add_subcommand("quantize", "write a quantized copy of a model (fp16, int8, int4)");
   q->add_option("input", quant.input, "model.onnx")->required();
   q->add_option("output", quant.output, "quantized.onnx")->required();
-  q->add_option("--mode", quant.mode, "fp16, int8-dynamic or int8-static")->required();
+  q->add_option("--mode", quant.mode, "fp16, int8-dynamic, int8-static or int4-weights")
+      ->required();
   q->add_option("--calibration-dir", quant.calibration_dir, "folder of test_data_set_*/input_K.pb");
   q->add_option("--eval-dir", quant.eval_dir, "inputs for the report (default: calibration)");
   q->add_option("--method", quant.method, "calibration: minmax, percentile or entropy");
   q->add_option("--percentile", quant.percentile, "share of values kept by --method percentile");
   q->add_option("--activation-type", quant.activation_type, "int8-static activations: uint8|int8");
   q->add_flag("--per-channel", quant.per_channel, "one weight scale per output channel");
+  q->add_option("--block-size", quant.block_size, "int4-weights: weights per scale (32, 64, 128)")
+      ->check(CLI::IsMember({16, 32, 64, 128, 256}));
+  bool symmetric = false;
+  auto* sym = q->add_flag("--symmetric", symmetric,
+                          "int4-weights: zero point 8 in every block (the default)");
+  q->add_flag("--asymmetric", quant.asymmetric, "int4-weights: a zero point per block")
+      ->excludes(sym);
   q->add_option("--exclude-op", quant.exclude_ops, "op type to keep in float (repeatable)");
   q->add_option("--exclude-node", quant.exclude_nodes, "node name to keep in float (repeatable)");
   q->add_flag("--report", quant.report, "print sizes and per-output error");
   q->add_option("--report-json", quant.report_json, "write the report as JSON here");
   AddCommon(q, quant.common);
+
+  PruneCliOptions prune;
+  auto* pr = app.add_subcommand("prune", "write a magnitude-pruned copy of a model");
+  pr->add_option("input", prune.input, "model.onnx")->required();
+  pr->add_option("output", prune.output, "pruned.onnx")->required();
+  pr->add_option("--sparsity", prune.sparsity, "share of weights (or channels) removed, 0..1")
+      ->required()
+      ->check(CLI::Range(0.0, 1.0));
+  pr->add_flag("--structured", prune.structured,
+               "remove whole Conv/Gemm output channels and rewire their consumers");
+  pr->add_option("--exclude-node", prune.exclude_nodes, "node name left alone (repeatable)");
+  pr->add_option("--eval-dir", prune.eval_dir, "inputs (test_data_set_*) for the report");
+  pr->add_flag("--report", prune.report, "print sizes, per-output error and latency");
+  pr->add_option("--report-json", prune.report_json, "write the report as JSON here");
+  AddCommon(pr, prune.common);
 
   EvalOptions eval;
   auto* e = app.add_subcommand("eval", "accuracy of an image classifier on a labelled data set");
@@ -134,6 +157,7 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   if (q->parsed()) return RunQuantize(quant);
+  if (pr->parsed()) return RunPrune(prune);
   if (e->parsed()) return RunEval(eval);
   if (tr->parsed()) {
     use_fmnist = fm->count() > 0;
