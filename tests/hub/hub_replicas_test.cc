@@ -160,7 +160,8 @@ TEST_F(HubReplicas, WhatOneReplicaStoresTheOtherServesAcrossRestarts) {
     Reply r = hub.Get("/v1/devices", admin_);
     EXPECT_EQ(r.status, 200) << r.body;
     std::set<std::string> ids;
-    for (const auto& d : r.json()["devices"]) ids.insert(d["id"].get<std::string>());
+    const Json body = r.json();
+    for (const auto& d : body["devices"]) ids.insert(d["id"].get<std::string>());
     return ids;
   };
   std::set<std::string> registered;
@@ -211,7 +212,8 @@ TEST_F(HubReplicas, RolloutAdvancesOncePerStageWhileBothEvaluate) {
     std::vector<std::pair<std::string, int>> steps;
     Reply r = hub.Get("/v1/rollouts/" + id, admin_);
     EXPECT_EQ(r.status, 200) << r.body;
-    for (const auto& h : r.json()["history"]) steps.emplace_back(h["to"], h["stage"]);
+    const Json body = r.json();
+    for (const auto& h : body["history"]) steps.emplace_back(h["to"], h["stage"]);
     return steps;
   };
   const std::vector<std::pair<std::string, int>> expected = {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <latch>
 #include <set>
 #include <thread>
 
@@ -76,11 +77,17 @@ class HubStoreTest : public ::testing::TestWithParam<Backend> {
   std::unique_ptr<TestDatabase> db_;
 };
 
-// Runs fn(i) on `n` threads at once and waits for all of them.
+// Runs fn(i) on `n` threads released together (so that they overlap) and waits for them.
 template <typename Fn>
 void InParallel(int n, Fn fn) {
+  std::latch start(n);
   std::vector<std::thread> threads;
-  for (int i = 0; i < n; ++i) threads.emplace_back([&fn, i] { fn(i); });
+  for (int i = 0; i < n; ++i) {
+    threads.emplace_back([&fn, &start, i] {
+      start.arrive_and_wait();
+      fn(i);
+    });
+  }
   for (auto& t : threads) t.join();
 }
 
@@ -338,12 +345,12 @@ TEST_P(HubStoreTest, ConcurrentResendsOfABatchCountOnce) {
 TEST_P(HubStoreTest, ConcurrentPublishesTakeDistinctManifestCounters) {
   auto replicas = Replicas(3);
   ASSERT_TRUE(replicas[0]->PutBlob(std::string(64, 'a'), 10, 1).ok());
-  constexpr int kWriters = 8;
+  constexpr int kWriters = 12;
   std::vector<Result<std::optional<ModelVersionRecord>>> results(kWriters, Internal("not run"));
-  // Writers 0..5 publish distinct versions; 6 and 7 race 0 and 1 with the same versions.
+  // Writers 0..5 publish distinct versions; 6..11 race them with the same versions.
   InParallel(kWriters, [&](int i) {
     results[i] = replicas[i % replicas.size()]->InsertModelVersion(
-        Version("v" + std::to_string(i < 6 ? i : i - 6)), SignCounter);
+        Version("v" + std::to_string(i % 6)), SignCounter);
   });
   std::set<int64_t> counters;
   int stored = 0;
