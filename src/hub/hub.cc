@@ -70,8 +70,8 @@ Result<std::unique_ptr<Hub>> Hub::Start(const HubOptions& options) {
   hub->long_poll_ = std::make_unique<LongPoll>();
   // Assignments also change through other replicas on a shared store: their changes wake this
   // hub's long-polls too.
-  TERN_ASSIGN_OR_RETURN(hub->change_watch_,
-                        hub->store_->WatchChanges([poll = hub->long_poll_.get()] { poll->Notify(); }));
+  auto wake = [poll = hub->long_poll_.get()] { poll->Notify(); };
+  TERN_ASSIGN_OR_RETURN(hub->change_watch_, hub->store_->WatchChanges(wake));
   std::function<int64_t()> clock = options.api.clock ? options.api.clock : Now;
   hub->rollouts_ = std::make_unique<RolloutService>(
       hub->store_.get(), clock, [poll = hub->long_poll_.get()] { poll->Notify(); });

@@ -4,8 +4,6 @@
 // Store::WatchChanges(). Only pg_store.cc includes this (it pulls in libpqxx).
 #pragma once
 
-#include <pqxx/pqxx>
-
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -13,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <pqxx/pqxx>
 #include <string>
 #include <thread>
 #include <utility>

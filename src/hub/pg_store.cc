@@ -67,7 +67,9 @@ std::vector<Record> AllRows(const pqxx::result& rows, Record (*decode)(const pqx
 }
 
 // Delivered to every LISTENing hub when (and only if) the transaction commits.
-void NotifyChange(pqxx::work& tx) { tx.exec_params("SELECT pg_notify($1, '')", std::string(kChangeChannel)); }
+void NotifyChange(pqxx::work& tx) {
+  tx.exec_params("SELECT pg_notify($1, '')", std::string(kChangeChannel));
+}
 
 void AppendRolloutEvent(pqxx::work& tx, const std::string& id, const RolloutEventRecord& e) {
   // The rollout's row lock (taken by the insert or the compare-and-set update in the same
@@ -79,44 +81,46 @@ void AppendRolloutEvent(pqxx::work& tx, const std::string& id, const RolloutEven
       id, e.at, e.from_state, e.to_state, e.stage, e.reason);
 }
 
+// Applies the pending migrations in `tx`. Replicas starting together queue on the advisory
+// lock; each then sees what the first applied.
+Result<bool> MigrateIn(pqxx::work& tx) {
+  tx.exec_params("SELECT pg_advisory_xact_lock($1)", kMigrationLock);
+  tx.exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, "
+      "name TEXT NOT NULL, applied_at BIGINT NOT NULL)");
+  const int64_t current =
+      Int(tx.exec1("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")[0]);
+  const auto& all = Migrations();
+  const int64_t known = all.empty() ? 0 : all.back().version;
+  if (current > known) {
+    return Status(StatusCode::kFailedPrecondition, "database schema v" + std::to_string(current) +
+                                                       " is newer than this hub knows (v" +
+                                                       std::to_string(known) + ")");
+  }
+  for (const auto& m : all) {
+    if (m.version <= current) continue;
+    try {
+      tx.exec(m.sql);
+    } catch (const pqxx::sql_error& e) {
+      return pg::ErrorFrom("migration " + std::to_string(m.version), e);
+    }
+    tx.exec_params(
+        "INSERT INTO schema_migrations (version, name, applied_at) "
+        "VALUES ($1, $2, EXTRACT(EPOCH FROM now())::BIGINT)",
+        m.version, std::string(m.name));
+  }
+  return true;
+}
+
 class PgStore final : public Store {
  public:
   explicit PgStore(const std::string& url) : pool_(url, kPoolSize) {}
 
-  Status Check() { return Tx<bool>("connect", [](pqxx::work&) -> Result<bool> { return true; }).status(); }
-
-  Status Migrate() override {
-    return Tx<bool>("migrate", [](pqxx::work& tx) -> Result<bool> {
-             // Replicas starting together queue here; each then sees what the first applied.
-             tx.exec_params("SELECT pg_advisory_xact_lock($1)", kMigrationLock);
-             tx.exec(
-                 "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, "
-                 "name TEXT NOT NULL, applied_at BIGINT NOT NULL)");
-             const int64_t current =
-                 Int(tx.exec1("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")[0]);
-             const auto& all = Migrations();
-             const int64_t known = all.empty() ? 0 : all.back().version;
-             if (current > known) {
-               return Status(StatusCode::kFailedPrecondition,
-                             "database schema v" + std::to_string(current) +
-                                 " is newer than this hub knows (v" + std::to_string(known) + ")");
-             }
-             for (const auto& m : all) {
-               if (m.version <= current) continue;
-               try {
-                 tx.exec(m.sql);
-               } catch (const pqxx::sql_error& e) {
-                 return pg::ErrorFrom("migration " + std::to_string(m.version), e);
-               }
-               tx.exec_params(
-                   "INSERT INTO schema_migrations (version, name, applied_at) "
-                   "VALUES ($1, $2, EXTRACT(EPOCH FROM now())::BIGINT)",
-                   m.version, std::string(m.name));
-             }
-             return true;
-           })
-        .status();
+  Status Check() {
+    return Tx<bool>("connect", [](pqxx::work&) -> Result<bool> { return true; }).status();
   }
+
+  Status Migrate() override { return Tx<bool>("migrate", MigrateIn).status(); }
 
   Result<int64_t> SchemaVersion() override {
     return Tx<int64_t>("schema version", [](pqxx::work& tx) -> Result<int64_t> {
@@ -183,8 +187,8 @@ class PgStore final : public Store {
       // The model row's lock serializes publishes of one model across replicas: the check
       // below then sees a concurrent publish of the same version, and no counter repeats.
       tx.exec_params("SELECT 1 FROM models WHERE name = $1 FOR UPDATE", v.model);
-      if (!tx.exec_params("SELECT 1 FROM model_versions WHERE model = $1 AND version = $2",
-                          v.model, v.version)
+      if (!tx.exec_params("SELECT 1 FROM model_versions WHERE model = $1 AND version = $2", v.model,
+                          v.version)
                .empty()) {
         return Out();
       }
@@ -291,10 +295,10 @@ class PgStore final : public Store {
   Result<std::vector<DeviceRecord>> ListDevicesInGroup(const std::string& group) override {
     using Out = std::vector<DeviceRecord>;
     return Tx<Out>("list group", [&](pqxx::work& tx) -> Result<Out> {
-      return AllRows(tx.exec_params(std::string(kDeviceColumns) +
-                                        " WHERE device_group = $1 ORDER BY id",
-                                    group),
-                     DeviceFromRow);
+      return AllRows(
+          tx.exec_params(std::string(kDeviceColumns) + " WHERE device_group = $1 ORDER BY id",
+                         group),
+          DeviceFromRow);
     });
   }
 
@@ -316,8 +320,7 @@ class PgStore final : public Store {
           "state, stage, stage_started_at, reason, evaluation, created_at, updated_at, revision) "
           "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
           r.id, r.model, r.version, r.previous_version, r.group, r.spec_json, r.state, r.stage,
-          r.stage_started_at, r.reason, r.evaluation_json, r.created_at, r.updated_at,
-          r.revision);
+          r.stage_started_at, r.reason, r.evaluation_json, r.created_at, r.updated_at, r.revision);
       AppendRolloutEvent(tx, r.id, created);
       NotifyChange(tx);
       return true;
@@ -370,8 +373,8 @@ class PgStore final : public Store {
                                             "FROM rollout_events WHERE rollout_id = $1 "
                                             "ORDER BY seq",
                                             id)) {
-        out.push_back(RolloutEventRecord{Int(row[0]), Text(row[1]), Text(row[2]), Int(row[3]),
-                                         Text(row[4])});
+        out.push_back(
+            RolloutEventRecord{Int(row[0]), Text(row[1]), Text(row[2]), Int(row[3]), Text(row[4])});
       }
       return out;
     });
@@ -402,8 +405,8 @@ class PgStore final : public Store {
         tx.exec_params(
             "INSERT INTO telemetry_events (device_id, batch_id, position, type, model, version, "
             "from_version, at, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            b.device_id, b.batch_id, position++, e.type, e.model, e.version, e.from_version,
-            e.at, e.detail);
+            b.device_id, b.batch_id, position++, e.type, e.model, e.version, e.from_version, e.at,
+            e.detail);
       }
       if (!b.active_model.empty()) {
         tx.exec_params(
@@ -453,11 +456,11 @@ class PgStore final : public Store {
   // A transaction whose body only writes (it throws on failure).
   template <typename Body>
   Status Run(const std::string& what, Body&& body) {
-    return Tx<bool>(what, [&](pqxx::work& tx) -> Result<bool> {
-             body(tx);
-             return true;
-           })
-        .status();
+    auto wrote = [&](pqxx::work& tx) -> Result<bool> {
+      body(tx);
+      return true;
+    };
+    return Tx<bool>(what, wrote).status();
   }
 
   Result<std::optional<DeviceRecord>> OneDevice(const std::string& sql, const std::string& key) {

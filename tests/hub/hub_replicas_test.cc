@@ -58,8 +58,8 @@ class HubReplicas : public ::testing::Test {
   // Starts replicas A and B at the same moment on the empty database and data folder: the
   // migrations and the first-start keys must not trip over each other.
   void StartReplicas(const std::string& evaluate_every_ms) {
-    const std::vector<std::string> args = {"--store",   db_->url(), "--evaluate-every-ms",
-                                           evaluate_every_ms,      "--poll-interval-s", "5"};
+    const std::vector<std::string> args = {
+        "--store", db_->url(), "--evaluate-every-ms", evaluate_every_ms, "--poll-interval-s", "5"};
     a_ = std::make_unique<HubProcess>(tmp_ + "/data", args, "a");
     b_ = std::make_unique<HubProcess>(tmp_ + "/data", args, "b");
     auto a_up = std::async(std::launch::async, [&] { return a_->Start(); });
@@ -252,8 +252,8 @@ TEST_F(HubReplicas, LongPollOnOneReplicaWakesOnAChangeThroughTheOther) {
     const std::string etag = first.json()["etag"];
     return std::async(std::launch::async, [this, device, etag] {
       auto start = std::chrono::steady_clock::now();
-      Reply r = b_->Get("/v1/devices/self/assignment?wait=20", device.token,
-                        {"If-None-Match: " + etag});
+      Reply r =
+          b_->Get("/v1/devices/self/assignment?wait=20", device.token, {"If-None-Match: " + etag});
       return std::make_pair(r, std::chrono::steady_clock::now() - start);
     });
   };

@@ -3,13 +3,12 @@
 // races below stand for hub replicas: several Store objects on one database, used from many
 // threads at once.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <filesystem>
 #include <latch>
 #include <set>
 #include <thread>
-
-#include <sqlite3.h>
 
 #include "hub/migrations.h"
 #include "hub/pg_store.h"
@@ -166,9 +165,8 @@ TEST_P(HubStoreTest, ModelVersionsCountManifestsAndRefuseDuplicates) {
   ASSERT_TRUE(dup.ok());
   EXPECT_FALSE(dup->has_value());
   // A failed signer rolls everything back.
-  auto failed = s->InsertModelVersion(Version("2.0"), [](int64_t) -> Result<std::string> {
-    return Internal("no key");
-  });
+  auto failed = s->InsertModelVersion(
+      Version("2.0"), [](int64_t) -> Result<std::string> { return Internal("no key"); });
   EXPECT_FALSE(failed.ok());
   EXPECT_FALSE(s->FindVersion("vad", "2.0")->has_value());
   auto found = s->FindVersion("vad", "1.1");

@@ -74,16 +74,16 @@ inline const PgServer& TestPgServer() {
 }
 
 /// Skips the test when there is no PostgreSQL, or fails it under CI=true.
-#define TERN_REQUIRE_POSTGRES()                                                           \
-  do {                                                                                    \
-    const auto& pg_server_ = ::tern::hub::testing::TestPgServer();                        \
-    if (pg_server_.url.empty()) {                                                         \
-      const char* ci_ = std::getenv("CI");                                                \
-      if (ci_ && std::string(ci_) == "true") {                                            \
-        FAIL() << "PostgreSQL is required in CI: " << pg_server_.error;                   \
-      }                                                                                   \
-      GTEST_SKIP() << "no PostgreSQL: " << pg_server_.error;                              \
-    }                                                                                     \
+#define TERN_REQUIRE_POSTGRES()                                         \
+  do {                                                                  \
+    const auto& pg_server_ = ::tern::hub::testing::TestPgServer();      \
+    if (pg_server_.url.empty()) {                                       \
+      const char* ci_ = std::getenv("CI");                              \
+      if (ci_ && std::string(ci_) == "true") {                          \
+        FAIL() << "PostgreSQL is required in CI: " << pg_server_.error; \
+      }                                                                 \
+      GTEST_SKIP() << "no PostgreSQL: " << pg_server_.error;            \
+    }                                                                   \
   } while (0)
 
 /// The stores a parameterized hub test runs on.
