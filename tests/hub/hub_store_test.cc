@@ -6,7 +6,6 @@
 #include <sqlite3.h>
 
 #include <filesystem>
-#include <latch>
 #include <set>
 #include <thread>
 
@@ -18,6 +17,7 @@
 namespace tern::hub {
 namespace {
 
+using testing::InParallel;
 using testing::TestDatabase;
 using Backend = testing::StoreBackend;
 
@@ -75,20 +75,6 @@ class HubStoreTest : public ::testing::TestWithParam<Backend> {
   std::string dir_;
   std::unique_ptr<TestDatabase> db_;
 };
-
-// Runs fn(i) on `n` threads released together (so that they overlap) and waits for them.
-template <typename Fn>
-void InParallel(int n, Fn fn) {
-  std::latch start(n);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < n; ++i) {
-    threads.emplace_back([&fn, &start, i] {
-      start.arrive_and_wait();
-      fn(i);
-    });
-  }
-  for (auto& t : threads) t.join();
-}
 
 ModelVersionRecord Version(const std::string& v) {
   ModelVersionRecord rec;

@@ -13,8 +13,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <latch>
 #include <pqxx/pqxx>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "fleet/file_util.h"
 
@@ -95,6 +98,20 @@ inline std::string StoreBackendName(const ::testing::TestParamInfo<StoreBackend>
 
 inline auto AllStoreBackends() {
   return ::testing::Values(StoreBackend::kSqlite, StoreBackend::kPostgres);
+}
+
+// Runs fn(i) on `n` threads released together (so that they overlap) and waits for them.
+template <typename Fn>
+inline void InParallel(int n, Fn fn) {
+  std::latch start(n);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n; ++i) {
+    threads.emplace_back([&fn, &start, i] {
+      start.arrive_and_wait();
+      fn(i);
+    });
+  }
+  for (auto& t : threads) t.join();
 }
 
 /// Replaces the database name (the path) of a postgresql:// URL.
