@@ -215,8 +215,7 @@ TEST(Telemetry, ParsesAndRefuses) {
   }
 }
 
-// RolloutService on a real SQLite store with a fake clock.
-// The service on each store (SQLite, PostgreSQL), with a fake clock.
+// RolloutService on each real store (SQLite, PostgreSQL) with a fake clock.
 class RolloutServiceTest : public ::testing::TestWithParam<testing::StoreBackend> {
  protected:
   void SetUp() override {
