@@ -102,7 +102,8 @@ void ListenThread::Run() {
       while (!stop_) conn.await_notification(0, 250000);
     } catch (const std::exception& e) {
       if (!missed) {
-        std::fprintf(stderr, "tern-hub: postgresql LISTEN %s: %s\n", channel_.c_str(), e.what());
+        std::fprintf(stderr, "tern-hub: postgresql LISTEN %s: %s; reconnecting\n", channel_.c_str(),
+                     e.what());
       }
       missed = true;
       std::unique_lock<std::mutex> lock(mu_);

@@ -68,8 +68,9 @@ Status ErrorFrom(const std::string& what, const std::exception& e);
 
 /// Runs `body(tx)` (returning Result<T>) in one READ COMMITTED transaction and commits when it
 /// returns ok; an error leaves nothing behind. A transaction PostgreSQL aborts to break a
-/// deadlock or a serialization conflict is run again from the start (a few times), so `body`
-/// must not have effects outside the transaction that a rerun would repeat.
+/// deadlock or a serialization conflict, or one whose connection dropped, is run again from
+/// the start (a few times), so `body` must not have effects outside the transaction that a
+/// rerun would repeat.
 template <typename T, typename Body>
 Result<T> Transact(Pool& pool, const std::string& what, Body&& body) {
   constexpr int kAttempts = 4;
@@ -84,8 +85,11 @@ Result<T> Transact(Pool& pool, const std::string& what, Body&& body) {
       if (attempt == kAttempts) return ErrorFrom(what, e);
       std::this_thread::sleep_for(std::chrono::milliseconds(5 * attempt));
     } catch (const pqxx::broken_connection& e) {
+      // The server closed this connection (a restart, a failover, an idle timeout) before a
+      // commit was sent (a lost commit throws in_doubt_error instead): nothing was stored, so
+      // the transaction runs again on a fresh connection.
       lease.Discard();
-      return ErrorFrom(what, e);
+      if (attempt == kAttempts) return ErrorFrom(what, e);
     } catch (const std::exception& e) {
       if (!lease.conn().is_open()) lease.Discard();
       return ErrorFrom(what, e);

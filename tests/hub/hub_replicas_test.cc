@@ -1,8 +1,8 @@
 // Two real `tern-hub serve` replicas on one PostgreSQL database and one shared data folder (as
 // behind a load balancer): what is done through one is seen by the other, a rollout advances
 // exactly once per stage while both evaluate its gates, a long-poll parked on one wakes up when
-// the assignment changes through the other, and everything survives restarting both. Every
-// loop and wait is bounded.
+// the assignment changes through the other (also after the database dropped their
+// connections), and everything survives restarting both. Every loop and wait is bounded.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -266,6 +266,14 @@ TEST_F(HubReplicas, LongPollOnOneReplicaWakesOnAChangeThroughTheOther) {
   ASSERT_EQ(reply.status, 200) << reply.body;
   EXPECT_EQ(reply.json()["version"], "2");
   EXPECT_LT(took, std::chrono::seconds(10)) << "answered by the change, not the deadline";
+
+  // The database drops every hub connection (a restart or failover): the pools reconnect
+  // and the LISTEN connections come back, so the next change still wakes B's long-polls.
+  testing::ExecOn(db_->url(),
+                  "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                  "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+  EXPECT_EQ(a_->Get("/v1/devices", admin_).status, 200);
+  EXPECT_EQ(b_->Get("/v1/devices", admin_).status, 200);
 
   // A device moved into that group through A.
   auto waiting_moved = park(moved);

@@ -243,7 +243,9 @@ class RolloutServiceTest : public ::testing::TestWithParam<testing::StoreBackend
       });
       ASSERT_TRUE(r.ok() && r->has_value());
     }
-    for (int i = 0; i < 40; ++i) {
+    // 80 devices: a 10% cohort (drawn from the rollout's random id) is then empty with odds
+    // of 0.9^80 = 0.02%, where the halt below needs one failing device in it (with 40: 1.5%).
+    for (int i = 0; i < 80; ++i) {
       DeviceRecord d;
       d.id = "dev_" + std::to_string(i);
       d.name = d.id;
