@@ -79,6 +79,11 @@ class HubProcess {
     args.insert(args.end(), extra_args_.begin(), extra_args_.end());
     pid_ = fork();
     if (pid_ == 0) {
+      // Third-party leaks the sanitizer build should not fail on (see lsan.supp).
+      const char* lsan = getenv("LSAN_OPTIONS");
+      std::string options = std::string(lsan ? lsan : "") + (lsan && *lsan ? ":" : "") +
+                            "suppressions=" + TERN_HUB_LSAN_SUPPRESSIONS;
+      setenv("LSAN_OPTIONS", options.c_str(), 1);
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
