@@ -11,6 +11,7 @@ PACKAGES=(
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
   libcli11-dev nlohmann-json3-dev
   libboost-dev libsqlite3-dev libsodium-dev libzstd-dev libcurl4-openssl-dev curl
+  postgresql libpqxx-dev
   espeak-ng sox
   zlib1g-dev dataset-fashion-mnist
 )

@@ -29,6 +29,7 @@ Hub::~Hub() {
   }
   evaluator_cv_.notify_all();
   if (evaluator_.joinable()) evaluator_.join();
+  change_watch_.reset();  // it signals long_poll_
   // Parked long-polls hold server sessions: answer them while the server still exists.
   if (long_poll_) long_poll_->Shutdown();
 }
@@ -69,6 +70,10 @@ Result<std::unique_ptr<Hub>> Hub::Start(const HubOptions& options) {
 
   hub->metrics_ = std::make_unique<RequestMetrics>();
   hub->long_poll_ = std::make_unique<LongPoll>();
+  // Assignments also change through other replicas on a shared store: their changes wake this
+  // hub's long-polls too.
+  auto wake = [poll = hub->long_poll_.get()] { poll->Notify(); };
+  TERN_ASSIGN_OR_RETURN(hub->change_watch_, hub->store_->WatchChanges(wake));
   std::function<int64_t()> clock = options.api.clock ? options.api.clock : Now;
   hub->rollouts_ = std::make_unique<RolloutService>(
       hub->store_.get(), clock, [poll = hub->long_poll_.get()] { poll->Notify(); });

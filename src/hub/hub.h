@@ -46,6 +46,7 @@ class Hub {
   std::unique_ptr<HubKeys> keys_;
   std::unique_ptr<RequestMetrics> metrics_;
   std::unique_ptr<LongPoll> long_poll_;
+  std::unique_ptr<ChangeWatch> change_watch_;  ///< other replicas' changes → long_poll_
   std::unique_ptr<RolloutService> rollouts_;
   std::unique_ptr<HubApi> api_;
   std::unique_ptr<HttpServer> server_;

@@ -51,7 +51,15 @@ Result<HubKeys> HubKeys::OpenOrCreate(const std::string& data_dir, int64_t now,
     root.root.keyids = {root_key.KeyId()};
     root.targets.keyids = {targets_key.KeyId()};
     TERN_ASSIGN_OR_RETURN(fleet::Json env, fleet::SignEnvelope(root.ToJson(), {&root_key}));
-    TERN_RETURN_IF_ERROR(fleet::WriteFileExclusive(RootPath(data_dir, 1), env.dump() + "\n", 0644));
+    Status wrote = fleet::WriteFileExclusive(RootPath(data_dir, 1), env.dump() + "\n", 0644);
+    if (wrote.code() == StatusCode::kFailedPrecondition) {
+      // Another hub sharing this folder (a replica starting at the same moment) made root v1
+      // first: use its keys and drop the ones made here.
+      std::filesystem::remove(data_dir + "/keys/root-" + root_key.KeyId() + ".key", ec);
+      std::filesystem::remove(data_dir + "/keys/targets-" + targets_key.KeyId() + ".key", ec);
+    } else {
+      TERN_RETURN_IF_ERROR(wrote);
+    }
     latest = 1;
   }
 

@@ -2,9 +2,8 @@
 // holding a server thread each. One thread sleeps until the nearest deadline or a Notify(), then
 // lets the waiters re-check (outside the lock: checks read the store and post responses).
 //
-// Notify() only reaches waiters of this hub process; several replicas on one database would
-// need a cross-replica signal (PostgreSQL LISTEN/NOTIFY) — until then their waiters still answer
-// by their deadline.
+// Notify() only reaches waiters of this hub process; replicas on one PostgreSQL store also call
+// it for each other's changes (Store::WatchChanges, LISTEN/NOTIFY).
 #pragma once
 
 #include <chrono>

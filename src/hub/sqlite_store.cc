@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include "hub/migrations.h"
+#include "hub/store_rows.h"
 
 namespace tern::hub {
 namespace {
@@ -65,16 +66,6 @@ class Stmt {
   Status bind_status_;
 };
 
-std::vector<std::string> StringListFromJson(const std::string& text) {
-  std::vector<std::string> out;
-  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_array()) return out;
-  for (const auto& e : j) {
-    if (e.is_string()) out.push_back(e.get<std::string>());
-  }
-  return out;
-}
-
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(sqlite3* db) : db_(db) {}
@@ -109,6 +100,14 @@ class SqliteStore final : public Store {
     for (const auto& m : all) {
       if (m.version <= current) continue;
       TERN_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+      // Another process (a hub and `tern-hub keys create` starting together) may have applied
+      // it between the read above and this write lock.
+      auto now = SchemaVersionLocked();
+      if (!now.ok() || *now >= m.version) {
+        (void)Exec("ROLLBACK");
+        if (!now.ok()) return now.status();
+        continue;
+      }
       Status st = Exec(m.sql);
       if (st.ok()) {
         auto s = Prepare(
@@ -283,10 +282,6 @@ class SqliteStore final : public Store {
 #include "hub/sqlite_store_fleet.inc"
 
  private:
-  static constexpr const char* kDeviceColumns =
-      "SELECT id, name, capabilities, created_at, last_seen, device_group, active_model, "
-      "active_version, active_at FROM devices";
-
   static DeviceRecord DeviceFromRow(Stmt& s) {
     return DeviceRecord{s.Text(0), s.Text(1), s.Text(2), s.Int(3), s.Int(4),
                         s.Text(5), s.Text(6), s.Text(7), s.Int(8)};
@@ -450,15 +445,6 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
   auto store = std::make_unique<SqliteStore>(db);
   TERN_RETURN_IF_ERROR(store->Init().WithContext(path));
   return std::unique_ptr<Store>(std::move(store));
-}
-
-Result<std::unique_ptr<Store>> OpenStore(const std::string& url, const std::string& data_dir) {
-  if (url.empty()) return OpenSqliteStore(data_dir + "/hub.db");
-  if (url.rfind("sqlite:", 0) == 0) return OpenSqliteStore(url.substr(7));
-  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
-    return NotImplemented("the PostgreSQL store is not written yet; use the default SQLite store");
-  }
-  return InvalidArgument("unknown store URL \"" + url + "\" (expected sqlite:PATH)");
 }
 
 }  // namespace tern::hub

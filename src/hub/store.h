@@ -1,5 +1,5 @@
 // The hub's persistent state behind one interface, so SQLite (the default, a file in the data
-// folder) and PostgreSQL (several hub replicas; not written yet) are interchangeable.
+// folder) and PostgreSQL (several hub replicas on one database) are interchangeable.
 //
 // Implementations must make every method atomic and safe to call from many threads. Times are
 // Unix seconds. JSON columns hold compact JSON text. Schema changes are numbered migrations that
@@ -129,6 +129,12 @@ struct DeviceTelemetry {
   std::vector<uint64_t> latency_buckets;
 };
 
+/// Stops the calls of Store::WatchChanges() when destroyed.
+class ChangeWatch {
+ public:
+  virtual ~ChangeWatch() = default;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -202,10 +208,19 @@ class Store {
   virtual Result<std::vector<DeviceTelemetry>> TelemetryByDevice(const std::string& model,
                                                                  const std::string& version,
                                                                  int64_t since) = 0;
+
+  // ---- changes made by other hub processes ----
+  /// Calls `on_change` (from a store thread) whenever any hub process on this store commits a
+  /// change that may move device assignments (a rollout created or moved, a device regrouped),
+  /// so that long-polls parked on every replica wake up. Destroying the watch stops the calls.
+  /// nullptr: the store serves one process only (SQLite), whose own signal is enough.
+  virtual Result<std::unique_ptr<ChangeWatch>> WatchChanges(std::function<void()> on_change) {
+    return std::unique_ptr<ChangeWatch>();
+  }
 };
 
-/// Opens the store named by `url`: "" or "sqlite:PATH" (default: DATA/hub.db);
-/// "postgresql://..." is recognized and answered with NotImplemented for now.
+/// Opens the store named by `url`: "" (DATA/hub.db), "sqlite:PATH" or
+/// "postgresql://USER@HOST:PORT/DB" (hub/pg_store.h).
 Result<std::unique_ptr<Store>> OpenStore(const std::string& url, const std::string& data_dir);
 
 }  // namespace tern::hub

@@ -2,7 +2,7 @@
 // clients register, poll their assignments, "install" what they are told and report telemetry.
 // A healthy version walks through every stage to 100% (with a hub restart mid-rollout); a
 // failing one halts in its first stage and every device ends on the previous version. Every
-// loop is bounded.
+// test runs on both stores (SQLite, and PostgreSQL via --store). Every loop is bounded.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -15,6 +15,7 @@
 
 #include "hub/telemetry.h"
 #include "hub_process.h"
+#include "pg_test_db.h"
 
 namespace tern::hub {
 namespace {
@@ -34,7 +35,7 @@ struct Device {
   int batches = 0;
 };
 
-class FleetLoopback : public ::testing::Test {
+class FleetLoopback : public ::testing::TestWithParam<testing::StoreBackend> {
  protected:
   static void SetUpTestSuite() { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
@@ -42,9 +43,14 @@ class FleetLoopback : public ::testing::Test {
     std::string pattern = (std::filesystem::temp_directory_path() / "tern-fleet-XXXXXX").string();
     ASSERT_NE(mkdtemp(pattern.data()), nullptr);
     tmp_ = pattern;
-    hub_ = std::make_unique<HubProcess>(
-        tmp_ + "/data",
-        std::vector<std::string>{"--evaluate-every-ms", "50", "--poll-interval-s", "5"});
+    std::vector<std::string> args{"--evaluate-every-ms", "50", "--poll-interval-s", "5"};
+    if (GetParam() == testing::StoreBackend::kPostgres) {
+      TERN_REQUIRE_POSTGRES();
+      db_ = std::make_unique<testing::TestDatabase>();
+      store_ = db_->url();
+      args.insert(args.end(), {"--store", store_});
+    }
+    hub_ = std::make_unique<HubProcess>(tmp_ + "/data", args);
     ASSERT_TRUE(hub_->Start());
     admin_ = hub_->AdminToken();
     Reply up = hub_->Post("/v1/blobs", admin_, "model bytes", "application/octet-stream");
@@ -61,11 +67,13 @@ class FleetLoopback : public ::testing::Test {
     if (hub_) {
       EXPECT_EQ(hub_->Stop(), 0);
     }
+    hub_.reset();
+    db_.reset();
     std::filesystem::remove_all(tmp_);
   }
 
   void Register(int n, const std::string& group) {
-    const std::string enroll = testing::CreateKey(hub_->data(), "enroll");
+    const std::string enroll = testing::CreateKey(hub_->data(), "enroll", store_);
     ASSERT_EQ(enroll.rfind("tern_enr_", 0), 0u);
     for (int i = 0; i < n; ++i) {
       Json body = {{"name", group + "-" + std::to_string(i)},
@@ -102,18 +110,7 @@ class FleetLoopback : public ::testing::Test {
           d.ever_ran.insert(v);
         }
       }
-      Json body = {{"batch_id", d.id + "-" + std::to_string(d.batches++)}, {"events", events}};
-      if (!d.running.empty()) {
-        Json counts = Json::array();
-        for (size_t i = 0; i < kLatencyBuckets; ++i)
-          counts.push_back(i == 3 ? 40 : i == 4 ? 10 : 0);
-        body["active"] = {{"model", "vad"}, {"version", d.running}};
-        body["reports"] = {{{"model", "vad"},
-                            {"version", d.running},
-                            {"inferences", 50},
-                            {"errors", 0},
-                            {"latency_ms", {{"bounds", kLatencyBoundsMs}, {"counts", counts}}}}};
-      }
+      Json body = testing::AgentBatch(d.id + "-" + std::to_string(d.batches++), events, d.running);
       Reply t = hub_->Post("/v1/telemetry", d.token, body.dump());
       ASSERT_EQ(t.status, 201) << t.body;
       if (d.batches == 1) {  // a resend after a "dropped connection" changes nothing
@@ -151,12 +148,14 @@ class FleetLoopback : public ::testing::Test {
   void Pause() { std::this_thread::sleep_for(std::chrono::milliseconds(120)); }
 
   std::string tmp_;
+  std::unique_ptr<testing::TestDatabase> db_;
+  std::string store_;  // --store URL ("" = the SQLite default)
   std::unique_ptr<HubProcess> hub_;
   std::string admin_;
   std::vector<Device> devices_;
 };
 
-TEST_F(FleetLoopback, HealthyRolloutWalksEveryStageAcrossARestart) {
+TEST_P(FleetLoopback, HealthyRolloutWalksEveryStageAcrossARestart) {
   Register(kDevices, "fleet");
   // Each stage needs most of its cohort on the new version and a second of soak, so the stage
   // cannot pass on the earlier cohort's reports alone.
@@ -226,7 +225,7 @@ TEST_F(FleetLoopback, HealthyRolloutWalksEveryStageAcrossARestart) {
   EXPECT_EQ(hub_->Get("/v1/devices/self/assignment", admin_).status, 403);
 }
 
-TEST_F(FleetLoopback, FailingVersionHaltsInFirstStageAndEveryDeviceRollsBack) {
+TEST_P(FleetLoopback, FailingVersionHaltsInFirstStageAndEveryDeviceRollsBack) {
   Register(kDevices, "fleet");
   // Everyone on "2" first.
   const std::string base = CreateRollout("fleet", "2", "1", {{{"percent", 100}}});
@@ -275,7 +274,7 @@ TEST_F(FleetLoopback, FailingVersionHaltsInFirstStageAndEveryDeviceRollsBack) {
   EXPECT_NE(m.body.find("tern_rollout_state{rollout=\"" + id), std::string::npos);
 }
 
-TEST_F(FleetLoopback, LongPollAnswersWhenTheAssignmentChanges) {
+TEST_P(FleetLoopback, LongPollAnswersWhenTheAssignmentChanges) {
   Register(1, "lp");
   const Device& d = devices_[0];
   Reply first = hub_->Get("/v1/devices/self/assignment", d.token);
@@ -318,6 +317,9 @@ TEST_F(FleetLoopback, LongPollAnswersWhenTheAssignmentChanges) {
   EXPECT_EQ(parked.get().status, 304);
   hub_.reset();
 }
+
+INSTANTIATE_TEST_SUITE_P(Stores, FleetLoopback, testing::AllStoreBackends(),
+                         testing::StoreBackendName);
 
 }  // namespace
 }  // namespace tern::hub

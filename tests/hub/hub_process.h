@@ -17,6 +17,7 @@
 
 #include "fleet/canonical_json.h"
 #include "fleet/file_util.h"
+#include "hub/telemetry.h"
 
 namespace tern::hub::testing {
 
@@ -60,13 +61,17 @@ inline std::string Trimmed(std::string s) {
 
 class HubProcess {
  public:
-  explicit HubProcess(std::string data_dir, std::vector<std::string> extra_args = {})
-      : data_(std::move(data_dir)), extra_args_(std::move(extra_args)) {}
+  /// `name` tells apart hubs that share a data folder (replicas): it names the port file.
+  explicit HubProcess(std::string data_dir, std::vector<std::string> extra_args = {},
+                      std::string name = "hub")
+      : data_(std::move(data_dir)),
+        extra_args_(std::move(extra_args)),
+        port_file_(data_ + "." + name + ".port") {}
   ~HubProcess() { Kill(); }
 
   // Starts the hub and waits (bounded) until /v1/health answers 200.
   bool Start() {
-    std::string port_file = data_ + ".port";
+    const std::string& port_file = port_file_;
     std::filesystem::remove(port_file);
     std::vector<std::string> args = {TERN_HUB_BINARY, "serve",       "--data",          data_,
                                      "--listen",      "127.0.0.1:0", "--port-file",     port_file,
@@ -74,6 +79,11 @@ class HubProcess {
     args.insert(args.end(), extra_args_.begin(), extra_args_.end());
     pid_ = fork();
     if (pid_ == 0) {
+      // Third-party leaks the sanitizer build should not fail on (see lsan.supp).
+      const char* lsan = getenv("LSAN_OPTIONS");
+      std::string options = std::string(lsan ? lsan : "") + (lsan && *lsan ? ":" : "") +
+                            "suppressions=" + TERN_HUB_LSAN_SUPPRESSIONS;
+      setenv("LSAN_OPTIONS", options.c_str(), 1);
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
@@ -192,13 +202,16 @@ class HubProcess {
  private:
   std::string data_;
   std::vector<std::string> extra_args_;
+  std::string port_file_;
   pid_t pid_ = -1;
   int port_ = 0;
 };
 
-inline std::string CreateKey(const std::string& data, const std::string& role) {
+/// Runs `tern-hub keys create` and returns the printed token. `store`: the --store URL.
+inline std::string CreateKey(const std::string& data, const std::string& role,
+                             const std::string& store = "") {
   std::string cmd = std::string(TERN_HUB_BINARY) + " keys create --data " + data + " --name test-" +
-                    role + " --role " + role;
+                    role + " --role " + role + (store.empty() ? "" : " --store " + store);
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return "";
   char buf[256] = {};
@@ -206,6 +219,24 @@ inline std::string CreateKey(const std::string& data, const std::string& role) {
   while (fgets(buf, sizeof buf, p)) out += buf;
   pclose(p);
   return Trimmed(out);
+}
+
+/// A telemetry batch as an agent sends it: `events`, and while it runs `running` of model "vad"
+/// ("" = nothing), 50 inferences without errors and a fixed latency histogram.
+inline Json AgentBatch(const std::string& batch_id, const Json& events,
+                       const std::string& running) {
+  Json body = {{"batch_id", batch_id}, {"events", events}};
+  if (!running.empty()) {
+    Json counts = Json::array();
+    for (size_t i = 0; i < kLatencyBuckets; ++i) counts.push_back(i == 3 ? 40 : i == 4 ? 10 : 0);
+    body["active"] = {{"model", "vad"}, {"version", running}};
+    body["reports"] = {{{"model", "vad"},
+                        {"version", running},
+                        {"inferences", 50},
+                        {"errors", 0},
+                        {"latency_ms", {{"bounds", kLatencyBoundsMs}, {"counts", counts}}}}};
+  }
+  return body;
 }
 
 }  // namespace tern::hub::testing

@@ -9,8 +9,8 @@
 #include "fleet/device_wire.h"
 #include "hub/rollout.h"
 #include "hub/rollout_service.h"
-#include "hub/sqlite_store.h"
 #include "hub/telemetry.h"
+#include "pg_test_db.h"
 
 namespace tern::hub {
 namespace {
@@ -247,17 +247,21 @@ TEST(HubTelemetry, AcceptsTheAgentsBatches) {
   EXPECT_EQ(failures_of_3, 2u) << "the failed health check and the rollback away from 3";
 }
 
-// RolloutService on a real SQLite store with a fake clock.
-class RolloutServiceTest : public ::testing::Test {
+// RolloutService on each real store (SQLite, PostgreSQL) with a fake clock.
+class RolloutServiceTest : public ::testing::TestWithParam<testing::StoreBackend> {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
            ("tern-rollout-" + fleet::RandomToken("").substr(0, 12));
     std::filesystem::create_directories(dir_);
-    auto s = OpenSqliteStore((dir_ / "hub.db").string());
-    ASSERT_TRUE(s.ok());
-    store_ = std::move(*s);
-    ASSERT_TRUE(store_->Migrate().ok());
+    url_ = "sqlite:" + (dir_ / "hub.db").string();
+    if (GetParam() == testing::StoreBackend::kPostgres) {
+      TERN_REQUIRE_POSTGRES();
+      db_ = std::make_unique<testing::TestDatabase>();
+      url_ = db_->url();
+    }
+    store_ = OpenMigrated();
+    ASSERT_TRUE(store_);
     ASSERT_TRUE(store_->PutBlob(std::string(64, 'a'), 10, 1).ok());
     for (const char* v : {"1", "2", "3"}) {
       ModelVersionRecord rec;
@@ -271,7 +275,9 @@ class RolloutServiceTest : public ::testing::Test {
       });
       ASSERT_TRUE(r.ok() && r->has_value());
     }
-    for (int i = 0; i < 40; ++i) {
+    // 80 devices: a 10% cohort (drawn from the rollout's random id) is then empty with odds
+    // of 0.9^80 = 0.02%, where the halt below needs one failing device in it (with 40: 1.5%).
+    for (int i = 0; i < 80; ++i) {
       DeviceRecord d;
       d.id = "dev_" + std::to_string(i);
       d.name = d.id;
@@ -284,7 +290,16 @@ class RolloutServiceTest : public ::testing::Test {
   void TearDown() override {
     service_.reset();
     store_.reset();
+    db_.reset();
     std::filesystem::remove_all(dir_);
+  }
+
+  // Another connection to the same database (what a second hub replica would open).
+  std::unique_ptr<Store> OpenMigrated() {
+    auto s = OpenStore(url_, dir_.string());
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    if (!s.ok() || !(*s)->Migrate().ok()) return nullptr;
+    return std::move(*s);
   }
 
   // Every device reports on what it is assigned: `bad_version` fails its health check.
@@ -330,6 +345,8 @@ class RolloutServiceTest : public ::testing::Test {
   }
 
   std::filesystem::path dir_;
+  std::unique_ptr<testing::TestDatabase> db_;
+  std::string url_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<RolloutService> service_;
   int64_t now_ = 10000;
@@ -337,7 +354,7 @@ class RolloutServiceTest : public ::testing::Test {
   int batch_ = 0;
 };
 
-TEST_F(RolloutServiceTest, WalksStagesThenHaltsAndRollsBack) {
+TEST_P(RolloutServiceTest, WalksStagesThenHaltsAndRollsBack) {
   const std::string id = Create("2", "1");
   EXPECT_EQ(State(id), "running/0");
   ReportAll("");
@@ -383,7 +400,7 @@ TEST_F(RolloutServiceTest, WalksStagesThenHaltsAndRollsBack) {
   EXPECT_EQ(j["history"].size(), 2u);
 }
 
-TEST_F(RolloutServiceTest, PauseResumeAbortAndRestart) {
+TEST_P(RolloutServiceTest, PauseResumeAbortAndRestart) {
   const std::string id = Create("2", "1");
   auto paused = service_->Command(id, RolloutCommand::kPause);
   ASSERT_TRUE(paused.ok() && paused->has_value());
@@ -414,7 +431,7 @@ TEST_F(RolloutServiceTest, PauseResumeAbortAndRestart) {
 
 // A rollback order outranks the manifest the cohort saw last (agents refuse older ones): the
 // previous version is re-signed once under a higher counter; resuming re-signs the new version.
-TEST_F(RolloutServiceTest, RollbackAndResumeReSignManifestsOnce) {
+TEST_P(RolloutServiceTest, RollbackAndResumeReSignManifestsOnce) {
   int signed_count = 0;
   service_->set_resigner([&](const ModelVersionRecord& v, int64_t counter) -> Result<std::string> {
     ++signed_count;
@@ -464,6 +481,37 @@ TEST_F(RolloutServiceTest, RollbackAndResumeReSignManifestsOnce) {
   EXPECT_EQ(signed_count, 2);
   EXPECT_EQ(State(id2), "running/0");
 }
+
+TEST_P(RolloutServiceTest, ReplicasTickingTogetherAdvanceEachStageOnce) {
+  // Two more services on their own store connections: three hub replicas evaluating the gates
+  // of one rollout at the same moments.
+  auto second = OpenMigrated(), third = OpenMigrated();
+  ASSERT_TRUE(second && third);
+  auto clock = [this] { return now_; };
+  RolloutService replica_b(second.get(), clock, nullptr), replica_c(third.get(), clock, nullptr);
+  std::vector<RolloutService*> replicas = {service_.get(), &replica_b, &replica_c};
+  const std::string id = Create("2", "1");
+  for (const char* expected : {"running/1", "running/2", "completed/2"}) {
+    now_ += 1;
+    ReportAll("");
+    now_ += 60;
+    std::atomic<int> changed{0}, failed{0};
+    testing::InParallel(6, [&](int i) {
+      auto n = replicas[i % replicas.size()]->Tick();
+      if (!n.ok()) ++failed;
+      if (n.ok()) changed += *n;
+    });
+    EXPECT_EQ(failed.load(), 0);
+    EXPECT_EQ(changed.load(), 1) << "exactly one replica moved the rollout to " << expected;
+    EXPECT_EQ(State(id), expected);
+  }
+  auto events = store_->ListRolloutEvents(id);
+  ASSERT_TRUE(events.ok());
+  EXPECT_EQ(events->size(), 4u) << "created, two promotions, completed";
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, RolloutServiceTest, testing::AllStoreBackends(),
+                         testing::StoreBackendName);
 
 }  // namespace
 }  // namespace tern::hub
