@@ -30,8 +30,8 @@ struct TrainerOptions {
 /// Called after the backward pass with the current parameters and their gradients, before the
 /// optimizer step; may change the gradients in place (federated learning adds a proximal term or
 /// control variates here, so the loss graph stays the model's own).
-using GradientHook = std::function<Status(const std::vector<Tensor>& params,
-                                          std::vector<Tensor>& grads)>;
+using GradientHook =
+    std::function<Status(const std::vector<Tensor>& params, std::vector<Tensor>& grads)>;
 
 class Trainer {
  public:

@@ -125,17 +125,17 @@ struct FlSimulateOptions {
   int64_t batch = 32;
   float lr = 0.05f;
   float momentum = 0.0f;
-  float mu = 0.01f;         ///< FedProx
-  float clip = 0.0f;        ///< client L2 clip of the update
-  double server_lr = 0;     ///< 0: the algorithm's default
+  float mu = 0.01f;      ///< FedProx
+  float clip = 0.0f;     ///< client L2 clip of the update
+  double server_lr = 0;  ///< 0: the algorithm's default
   int hidden = 128;
-  std::string model;        ///< start from this ONNX file instead of a fresh MLP
+  std::string model;  ///< start from this ONNX file instead of a fresh MLP
   std::string data_dir;
   int64_t train_limit = 0;
   int64_t test_limit = 0;
   int threads = 1;
   int eval_every = 1;
-  std::string out;          ///< write the final model here
+  std::string out;  ///< write the final model here
 };
 int RunFlSimulate(const FlSimulateOptions& o);
 
