@@ -47,6 +47,20 @@ struct HookReset {
 
 }  // namespace
 
+StepGuard DeviceGuard(double deadline, std::function<double()> clock,
+                      std::function<DeviceState()> state, EligibilityRules rules) {
+  // Local data does not shrink during a round, so the example count is not re-checked.
+  rules.min_examples = 0;
+  return [=](int64_t) -> Status {
+    if (clock && clock() > deadline) return FailedPrecondition("deadline passed");
+    if (state) {
+      const std::string why = IneligibleReason(rules, state());
+      if (!why.empty()) return FailedPrecondition("no longer eligible: " + why);
+    }
+    return Status::Ok();
+  };
+}
+
 Result<ExampleSet> FolderDataSource::Open() {
   if (!cached_) {
     TERN_ASSIGN_OR_RETURN(train::Dataset d, train::LoadExampleFolders(dir_));

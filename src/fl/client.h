@@ -99,6 +99,11 @@ struct Assignment {
 /// round (deadline, lost eligibility, cancellation) and is returned by Train.
 using StepGuard = std::function<Status(int64_t steps_done)>;
 
+/// The guard a device uses: stops once `clock()` has passed `deadline` or the device no longer
+/// meets `rules` (the user picked the phone up, the charger or Wi-Fi went away).
+StepGuard DeviceGuard(double deadline, std::function<double()> clock,
+                      std::function<DeviceState()> state, EligibilityRules rules);
+
 class FlClient {
  public:
   FlClient(std::string id, std::unique_ptr<DataSource> data)

@@ -218,12 +218,9 @@ Status Coordinator::Advance(double now) {
       rec.model_version = model_->version;
       history_.push_back(rec);
       buffered_.clear();
-      if (++attempt_ > task_.round.max_attempts) {
-        phase_ = Phase::kFailed;
-        end_reason_ = "round " + std::to_string(round_) + " failed " +
-                      std::to_string(task_.round.max_attempts) + " times: " + rec.failure;
-        return Status::Ok();
-      }
+      // Too few devices costs no training, so selection simply starts over (a task with no
+      // devices waits for them); only attempts that fail in reporting count to max_attempts.
+      ++attempt_;
       OpenAttempt(now);
       return Status::Ok();
     }
@@ -250,7 +247,9 @@ Status Coordinator::CloseRound(double now) {
   rec.opened_at = opened_at_;
   rec.closed_at = now;
   rec.model_version = model_->version;
-  round_seconds_ = 0.7 * round_seconds_ + 0.3 * (now - opened_at_);
+  // Pace steering's estimate of a round's length follows the recent rounds closely: rounds that
+  // close at the goal count are much shorter than the deadline it starts from.
+  round_seconds_ = 0.5 * round_seconds_ + 0.5 * (now - opened_at_);
 
   Status failure;
   if (rec.reports < task_.round.min_reports) {
@@ -266,7 +265,8 @@ Status Coordinator::CloseRound(double now) {
     rec.failure = failure.message();
     rec.epsilon = sum_->epsilon();
     history_.push_back(rec);
-    if (++attempt_ > task_.round.max_attempts) {
+    ++attempt_;
+    if (++failed_attempts_ >= task_.round.max_attempts) {
       phase_ = Phase::kFailed;
       end_reason_ = "round " + std::to_string(round_) + " failed " +
                     std::to_string(task_.round.max_attempts) + " times: " + rec.failure;
@@ -278,6 +278,7 @@ Status Coordinator::CloseRound(double now) {
   history_.push_back(rec);
   ++round_;
   attempt_ = 1;
+  failed_attempts_ = 0;
   if (task_.max_rounds > 0 && round_ > task_.max_rounds) {
     phase_ = Phase::kDone;
     end_reason_ = "completed " + std::to_string(task_.max_rounds) + " rounds";

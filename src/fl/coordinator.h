@@ -8,7 +8,9 @@
 //   reporting   accepted reports are added to the round's UpdateSum; the round closes as soon as
 //               goal_count reports are in, or when every selected client has reported or given
 //               up, or at the deadline; with >= min_reports it commits (a new global model
-//               version), else it fails and the same round is attempted again (max_attempts);
+//               version), else it fails and the same round is attempted again (at most
+//               max_attempts failures in reporting; a selection with too few devices just
+//               starts over);
 //               a report for a closed round (a straggler) is refused.
 //   pace        every refusal says when to come back: rejected devices at the start of the next
 //               selection window, spread over it so they do not all arrive at once; devices
@@ -98,6 +100,8 @@ class Coordinator {
   const FlTask& task() const { return task_; }
   /// Clients the current attempt selected (selection order).
   const std::vector<std::string>& cohort() const { return cohort_; }
+  /// When the selection window of the current attempt ends at the latest.
+  double selection_ends() const { return opened_at_ + task_.round.selection_timeout_s; }
   /// When the reporting phase of the current attempt ends (its deadline).
   double deadline() const { return deadline_; }
 
@@ -124,6 +128,7 @@ class Coordinator {
   std::string end_reason_;
   int64_t round_ = 1;
   int attempt_ = 1;
+  int failed_attempts_ = 0;  ///< attempts of this round that failed in reporting
   double opened_at_ = 0, selection_closed_at_ = 0, deadline_ = 0;
   std::vector<std::string> cohort_;
   std::map<std::string, Member> members_;

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <random>
@@ -58,13 +59,30 @@ double StepSeconds(const ClientPlan& plan, int64_t examples, double speed) {
   return static_cast<double>(per_step) * kSecondsPerExample * speed;
 }
 
-// Trains the selected clients, `threads` at a time, each thread with its own LocalTrainer.
-Status TrainCohort(std::vector<Participation>& cohort, std::vector<SimDevice>& devices,
-                   std::vector<std::unique_ptr<LocalTrainer>>& trainers, uint64_t seed) {
+// The simulator knows each device's speed and whether and when it vanishes, so it knows when
+// each client will finish (or give up at its deadline) before training it.
+void PredictFinish(Participation& p, const SimDevice& d) {
+  const ClientPlan& plan = p.assignment.plan;
+  const double step_s = StepSeconds(plan, d.examples, d.speed);
+  const int64_t planned = PlannedSteps(plan, d.examples);
+  const auto in_time =
+      static_cast<int64_t>(std::floor((p.assignment.deadline - p.accepted_at) / step_s));
+  if (p.vanishes)
+    p.finished_at = p.accepted_at + static_cast<double>(p.vanish_step) * step_s;
+  else if (planned > in_time)
+    p.finished_at = p.assignment.deadline;
+  else
+    p.finished_at = p.accepted_at + static_cast<double>(planned) * step_s;
+}
+
+// Trains `batch` (indices into the cohort) in parallel, one LocalTrainer per thread.
+void TrainBatch(const std::vector<size_t>& batch, std::vector<Participation>& cohort,
+                std::vector<SimDevice>& devices,
+                std::vector<std::unique_ptr<LocalTrainer>>& trainers, uint64_t seed) {
   std::atomic<size_t> next{0};
   auto work = [&](LocalTrainer& trainer) {
-    for (size_t i = next++; i < cohort.size(); i = next++) {
-      Participation& p = cohort[i];
+    for (size_t b = next++; b < batch.size(); b = next++) {
+      Participation& p = cohort[batch[b]];
       SimDevice& d = devices[p.device];
       const double step_s = StepSeconds(p.assignment.plan, d.examples, d.speed);
       StepGuard guard = [&](int64_t steps) -> Status {
@@ -77,19 +95,72 @@ Status TrainCohort(std::vector<Participation>& cohort, std::vector<SimDevice>& d
         }
         return Status::Ok();
       };
-      p.update = d.client->Train(p.assignment, trainer, guard, seed ^ (i * 0x9E3779B97F4A7C15ull));
-      const int64_t steps = p.update.ok() ? p.update.value().steps : 0;
-      p.finished_at = p.accepted_at + static_cast<double>(steps) * step_s;
-      if (p.missed_deadline) p.finished_at = p.assignment.deadline;
+      p.update =
+          d.client->Train(p.assignment, trainer, guard, seed ^ (batch[b] * 0x9E3779B97F4A7C15ull));
     }
   };
   std::vector<std::thread> pool;
-  for (size_t t = 1; t < trainers.size(); ++t) pool.emplace_back(work, std::ref(*trainers[t]));
+  const size_t threads = std::min(trainers.size(), batch.size());
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(work, std::ref(*trainers[t]));
   work(*trainers[0]);
   for (auto& th : pool) th.join();
-  for (const Participation& p : cohort) {
-    if (p.update.ok() || p.vanishes || p.missed_deadline) continue;
-    return p.update.status().WithContext("client " + devices[p.device].client->id());
+}
+
+// The reporting phase: clients train in the virtual-time order of their finish, a few at a time,
+// and their reports (or give-ups) reach the coordinator in that order, so only `threads`
+// updates are in memory at once. A client whose round has already closed would only be told
+// so: it is not trained, and its report is refused like any straggler's.
+Status PlayReporting(Coordinator& coord, std::vector<Participation>& cohort,
+                     std::vector<SimDevice>& devices,
+                     std::vector<std::unique_ptr<LocalTrainer>>& trainers, uint64_t seed,
+                     std::pair<int, int>* fate) {
+  const int64_t round = coord.round();
+  const int attempt = coord.attempt();
+  std::vector<size_t> order(cohort.size());
+  std::iota(order.begin(), order.end(), 0);
+  for (Participation& p : cohort) PredictFinish(p, devices[p.device]);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return cohort[a].finished_at < cohort[b].finished_at;
+  });
+  auto open = [&] {
+    return coord.round() == round && coord.attempt() == attempt &&
+           coord.phase() == Coordinator::Phase::kReporting;
+  };
+  for (size_t start = 0; start < order.size(); start += trainers.size()) {
+    std::vector<size_t> batch;
+    for (size_t j = start; j < std::min(order.size(), start + trainers.size()); ++j)
+      if (open()) batch.push_back(order[j]);
+    TrainBatch(batch, cohort, devices, trainers, seed);
+    for (size_t j = start; j < std::min(order.size(), start + trainers.size()); ++j) {
+      Participation& p = cohort[order[j]];
+      SimDevice& d = devices[p.device];
+      const std::string& id = d.client->id();
+      if (p.vanishes) {  // sends nothing; the coordinator counts it as missing
+        ++fate->first;
+        d.client->Discard();
+        continue;
+      }
+      const bool trained = std::find(batch.begin(), batch.end(), order[j]) != batch.end();
+      if (trained && !p.update.ok()) {
+        if (!p.missed_deadline) return p.update.status().WithContext("client " + id);
+        ++fate->second;
+        coord.Abandon(id, round, attempt, p.finished_at);
+        d.client->Discard();
+        d.next_checkin = p.finished_at;
+        continue;
+      }
+      const ClientUpdate empty;
+      ReportResult r =
+          coord.Report(id, round, attempt, trained ? p.update.value() : empty, p.finished_at);
+      if (r.accepted) {
+        d.client->Commit(round, attempt);
+      } else {
+        d.client->Discard();
+        ++fate->second;
+      }
+      d.next_checkin = p.finished_at + r.retry_after_s;
+      p.update = Status(StatusCode::kInternal, "delivered");  // frees the update
+    }
   }
   return Status::Ok();
 }
@@ -213,13 +284,22 @@ Result<SimulationResult> RunSimulation(const SimulationOptions& o,
   std::map<std::pair<int64_t, int>, std::pair<int, int>> fates;
   while (coord->phase() == Coordinator::Phase::kSelecting) {
     const auto t_round = std::chrono::steady_clock::now();
+    // When no device is due before this selection window ends, time jumps to the first one
+    // (the coordinator closes the empty window and opens a new one then).
+    double first_due = std::numeric_limits<double>::infinity();
+    for (const SimDevice& d : devices) first_due = std::min(first_due, d.next_checkin);
+    if (first_due >= coord->selection_ends() - 1) {
+      now = std::max(now, first_due);
+      TERN_RETURN_IF_ERROR(coord->Advance(now));
+    }
+    now = std::max(now, coord->selection_ends() - task.round.selection_timeout_s);
     const int64_t round = coord->round();
     const int attempt = coord->attempt();
     // Selection: devices due in this window check in at random moments of its first second.
-    const double window_end = now + task.round.selection_timeout_s;
+    const double window_end = coord->selection_ends();
     std::vector<std::pair<double, size_t>> arrivals;
     for (size_t k = 0; k < devices.size(); ++k)
-      if (devices[k].next_checkin < window_end)
+      if (std::max(now, devices[k].next_checkin) + 1 < window_end)
         arrivals.emplace_back(std::max(now, devices[k].next_checkin) + u01(rng), k);
     std::sort(arrivals.begin(), arrivals.end());
     std::vector<Participation> cohort;
@@ -231,6 +311,7 @@ Result<SimulationResult> RunSimulation(const SimulationOptions& o,
       st.examples = devices[k].examples;
       CheckInResult r = coord->CheckIn(devices[k].client->id(), st, at);
       if (r.outcome == CheckInResult::Outcome::kTaskDone) break;
+      if (coord->round() != round || coord->attempt() != attempt) break;  // not in this window
       if (r.outcome != CheckInResult::Outcome::kAccepted) {
         devices[k].next_checkin = at + r.retry_after_s;
         continue;
@@ -251,42 +332,15 @@ Result<SimulationResult> RunSimulation(const SimulationOptions& o,
       TERN_RETURN_IF_ERROR(coord->Advance(now));
     }
     if (coord->phase() == Coordinator::Phase::kReporting) {
-      TERN_RETURN_IF_ERROR(TrainCohort(cohort, devices, trainers, o.seed * 7919 + round));
-      // Deliver what happened in virtual-time order: reports, and clients giving up at their
-      // deadline. Vanished devices send nothing; the coordinator counts them as missing.
-      std::vector<size_t> order;
-      for (size_t i = 0; i < cohort.size(); ++i)
-        if (!cohort[i].vanishes) order.push_back(i);
-      std::sort(order.begin(), order.end(),
-                [&](size_t a, size_t b) { return cohort[a].finished_at < cohort[b].finished_at; });
-      for (size_t i : order) {
-        Participation& p = cohort[i];
-        SimDevice& d = devices[p.device];
-        const std::string& id = d.client->id();
-        if (!p.update.ok()) {
-          ++fates[{round, attempt}].second;
-          coord->Abandon(id, round, attempt, p.finished_at);
-          d.client->Discard();
-          d.next_checkin = p.finished_at;
-          continue;
-        }
-        ReportResult r = coord->Report(id, round, attempt, p.update.value(), p.finished_at);
-        if (r.accepted) {
-          d.client->Commit(round, attempt);
-        } else {
-          d.client->Discard();
-          ++fates[{round, attempt}].second;
-        }
-        d.next_checkin = p.finished_at + r.retry_after_s;
-      }
+      TERN_RETURN_IF_ERROR(PlayReporting(*coord, cohort, devices, trainers,
+                                         o.seed * 7919 + static_cast<uint64_t>(round),
+                                         &fates[{round, attempt}]));
       if (coord->phase() == Coordinator::Phase::kReporting) {
         TERN_RETURN_IF_ERROR(coord->Advance(coord->deadline()));
       }
       for (const Participation& p : cohort)
         if (p.vanishes) {
-          ++fates[{round, attempt}].first;
           // A vanished device comes back some time later, knowing nothing of the round.
-          devices[p.device].client->Discard();
           devices[p.device].next_checkin = p.assignment.deadline + u01(rng) * task.round.deadline_s;
         }
     }

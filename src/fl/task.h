@@ -59,7 +59,7 @@ struct RoundConfig {
   int min_reports = 10;             ///< below this at the deadline the round fails and is retried
   double selection_timeout_s = 60;  ///< selection ends then even if not full
   double deadline_s = 600;          ///< from the end of selection to the last accepted report
-  int max_attempts = 3;             ///< attempts of one round before the task stops
+  int max_attempts = 3;             ///< failed reporting phases of one round before the task stops
   /// A client that reported is not selected again for this many seconds (pace steering).
   double min_rejoin_s = 0;
 };

@@ -117,6 +117,35 @@ TEST_F(FlClientTest, DeadlineStopsTheRoundWithoutAnUpdate) {
   EXPECT_EQ(seen, 3);
 }
 
+TEST_F(FlClientTest, DeviceGuardStopsOnDeadlineOrLostEligibility) {
+  double now = 0;
+  DeviceState state;
+  StepGuard guard = DeviceGuard(
+      10.0, [&] { return now; }, [&] { return state; }, {});
+  EXPECT_TRUE(guard(0).ok());
+  state.idle = false;  // the user picked the phone up
+  EXPECT_EQ(guard(1).message(), "no longer eligible: not idle");
+  state.idle = true;
+  EXPECT_TRUE(guard(2).ok());
+  now = 10.5;
+  EXPECT_EQ(guard(3).message(), "deadline passed");
+  // In a round: the device stops training when it is unplugged after 4 steps.
+  int64_t steps = 0;
+  now = 0;
+  StepGuard device = DeviceGuard(
+      10.0, [&] { return now; },
+      [&] {
+        DeviceState s;
+        s.charging = steps++ < 4;
+        return s;
+      },
+      {});
+  FlClient client = MakeClient();
+  auto u = client.Train(Assign(), *trainer_, device, 1);
+  ASSERT_FALSE(u.ok());
+  EXPECT_EQ(u.status().message(), "no longer eligible: not charging");
+}
+
 // SCAFFOLD: y <- y - lr (g + c - c_i); c_i+ = c_i - c + (x - y) / (K lr).
 TEST_F(FlClientTest, ScaffoldCorrectsGradientsAndUpdatesItsControlVariate) {
   Assignment a = Assign(Algorithm::kScaffold);

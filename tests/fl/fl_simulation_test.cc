@@ -55,7 +55,7 @@ bool HaveFashionMnist() {
 SimulationOptions Short() {
   SimulationOptions o;
   o.clients = 20;
-  o.per_round = 5;
+  o.per_round = 10;
   o.rounds = 10;
   o.alpha = 0.5;
   o.dropout = 0.2;
@@ -64,7 +64,7 @@ SimulationOptions Short() {
   o.hidden = 32;
   o.plan.epochs = 2;
   o.plan.batch = 32;
-  o.plan.learning_rate = 0.1f;
+  o.plan.learning_rate = 0.05f;
   o.seed = 11;
   return o;
 }
@@ -79,19 +79,19 @@ void ExpectLearns(const SimulationOptions& o, double bar) {
   for (const SimRound& s : seen) {
     if (!s.committed) continue;
     dropped += s.dropped;
-    EXPECT_GE(s.reports, 3);  // min_reports = ceil(0.5 * 5)
+    EXPECT_GE(s.reports, 5);  // min_reports = ceil(0.5 * 10)
     EXPECT_GE(s.accuracy, 0);
   }
   EXPECT_GT(dropped, 0);  // the drop-out path was exercised
   const double first = seen.front().accuracy;
   EXPECT_GE(r->accuracy, bar) << "first round " << first;
-  EXPECT_GT(r->accuracy, first);
+  EXPECT_GT(r->accuracy, first + 0.1);
   EXPECT_LT(r->epsilon, 0);  // no DP: no epsilon
 }
 
 TEST(FlSimulation, FedAvgLearnsDespiteDropouts) {
   if (!HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
-  ExpectLearns(Short(), 0.70);
+  ExpectLearns(Short(), 0.65);
 }
 
 TEST(FlSimulation, ScaffoldAndFedProxLearnWithTwoThreads) {
@@ -99,10 +99,10 @@ TEST(FlSimulation, ScaffoldAndFedProxLearnWithTwoThreads) {
   SimulationOptions o = Short();
   o.threads = 2;
   o.algorithm = Algorithm::kScaffold;
-  ExpectLearns(o, 0.70);
+  ExpectLearns(o, 0.65);
   o.algorithm = Algorithm::kFedProx;
   o.plan.prox_mu = 0.01f;
-  ExpectLearns(o, 0.70);
+  ExpectLearns(o, 0.65);
 }
 
 TEST(FlSimulation, SecureAggregationPathReportsNotImplementedUntilConnected) {
