@@ -109,13 +109,20 @@ void TrainBatch(const std::vector<size_t>& batch, std::vector<Participation>& co
 // The reporting phase: clients train in the virtual-time order of their finish, a few at a time,
 // and their reports (or give-ups) reach the coordinator in that order, so only `threads`
 // updates are in memory at once. A client whose round has already closed would only be told
-// so: it is not trained, and its report is refused like any straggler's.
+// so: it is not trained, and its report is refused like any straggler's. `latest` is raised to
+// the last virtual time given to the coordinator, so the simulation's clock never goes back.
 Status PlayReporting(Coordinator& coord, std::vector<Participation>& cohort,
                      std::vector<SimDevice>& devices,
                      std::vector<std::unique_ptr<LocalTrainer>>& trainers, uint64_t seed,
-                     std::pair<int, int>* fate) {
+                     std::pair<int, int>* fate, double* latest) {
   const int64_t round = coord.round();
   const int attempt = coord.attempt();
+  auto closed_at = [&] {
+    const auto& h = coord.history();
+    for (auto it = h.rbegin(); it != h.rend(); ++it)
+      if (it->round == round && it->attempt == attempt) return it->closed_at;
+    return std::numeric_limits<double>::infinity();
+  };
   std::vector<size_t> order(cohort.size());
   std::iota(order.begin(), order.end(), 0);
   for (Participation& p : cohort) PredictFinish(p, devices[p.device]);
@@ -145,20 +152,24 @@ Status PlayReporting(Coordinator& coord, std::vector<Participation>& cohort,
         if (!p.missed_deadline) return p.update.status().WithContext("client " + id);
         ++fate->second;
         coord.Abandon(id, round, attempt, p.finished_at);
+        *latest = std::max(*latest, p.finished_at);
         d.client->Discard();
         d.next_checkin = p.finished_at;
         continue;
       }
+      // A client not trained because its round had closed learns so at the close (the server
+      // tells the waiting cohort), so the virtual clock does not run ahead to its finish.
       const ClientUpdate empty;
-      ReportResult r =
-          coord.Report(id, round, attempt, trained ? p.update.value() : empty, p.finished_at);
+      const double at = trained ? p.finished_at : std::min(p.finished_at, closed_at());
+      ReportResult r = coord.Report(id, round, attempt, trained ? p.update.value() : empty, at);
+      *latest = std::max(*latest, at);
       if (r.accepted) {
         d.client->Commit(round, attempt);
       } else {
         d.client->Discard();
         ++fate->second;
       }
-      d.next_checkin = p.finished_at + r.retry_after_s;
+      d.next_checkin = at + r.retry_after_s;
       p.update = Status(StatusCode::kInternal, "delivered");  // frees the update
     }
   }
@@ -304,6 +315,10 @@ Result<SimulationResult> RunSimulation(const SimulationOptions& o,
     std::sort(arrivals.begin(), arrivals.end());
     std::vector<Participation> cohort;
     for (const auto& [at, k] : arrivals) {
+      // Once selection has closed, the rest of the window's arrivals are simply not played:
+      // they would only be turned away, and checking them in would move the coordinator's clock
+      // past deadlines of clients the simulation has not trained yet. They stay due.
+      if (coord->phase() != Coordinator::Phase::kSelecting) break;
       DeviceState st;
       st.idle = u01(rng) < p_each;
       st.charging = u01(rng) < p_each;
@@ -334,7 +349,7 @@ Result<SimulationResult> RunSimulation(const SimulationOptions& o,
     if (coord->phase() == Coordinator::Phase::kReporting) {
       TERN_RETURN_IF_ERROR(PlayReporting(*coord, cohort, devices, trainers,
                                          o.seed * 7919 + static_cast<uint64_t>(round),
-                                         &fates[{round, attempt}]));
+                                         &fates[{round, attempt}], &now));
       if (coord->phase() == Coordinator::Phase::kReporting) {
         TERN_RETURN_IF_ERROR(coord->Advance(coord->deadline()));
       }

@@ -105,6 +105,29 @@ TEST(FlSimulation, ScaffoldAndFedProxLearnWithTwoThreads) {
   ExpectLearns(o, 0.65);
 }
 
+// Many clients with a few examples each: deadlines are short next to the selection window, so
+// devices that arrive after selection closed must not push the clock past the deadline of
+// clients not yet trained (every round used to fail with 0 reports).
+TEST(FlSimulation, ManySmallClientsCommitEveryRoundFirstTime) {
+  if (!HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  SimulationOptions o = Short();
+  o.clients = 300;
+  o.per_round = 30;
+  o.rounds = 4;
+  o.train_limit = 3000;
+  o.test_limit = 200;
+  o.hidden = 16;
+  o.plan.epochs = 1;
+  auto r = RunSimulation(o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->committed, 4);
+  for (const SimRound& s : r->rounds) {
+    EXPECT_TRUE(s.committed) << "round " << s.round << " attempt " << s.attempt << ": "
+                             << s.failure;
+    EXPECT_GE(s.reports, 15);
+  }
+}
+
 TEST(FlSimulation, SecureAggregationPathReportsNotImplementedUntilConnected) {
   if (!HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   SimulationOptions o = Short();
