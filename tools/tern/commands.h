@@ -121,9 +121,9 @@ struct FlSimulateOptions {
   double dp_delta = 1e-5;
   std::string csv;
   uint64_t seed = 1;
-  int epochs = 1;
+  int epochs = 5;  ///< with lr 0.1 these reach the issue's 85% bar (docs/fl.md)
   int64_t batch = 32;
-  float lr = 0.05f;
+  float lr = 0.1f;
   float momentum = 0.0f;
   float mu = 0.01f;      ///< FedProx
   float clip = 0.0f;     ///< client L2 clip of the update
