@@ -83,24 +83,56 @@ void Ints(::onnx::NodeProto* n, const std::string& name, const std::vector<int64
   for (int64_t x : v) a->add_ints(x);
 }
 
-}  // namespace
-
-std::string BuildSmallImageCnn(uint64_t seed, int channels1, int channels2) {
-  std::mt19937_64 rng(seed);
-  ::onnx::ModelProto m;
+// A model with one input "image" float32 [N,1,side,side] (opset 17).
+::onnx::GraphProto* StartImageModel(::onnx::ModelProto& m, const std::string& name, int64_t side) {
   m.set_ir_version(8);
   m.set_producer_name("tern");
   auto* os = m.add_opset_import();
   os->set_domain("");
   os->set_version(17);
   auto* g = m.mutable_graph();
-  g->set_name("small_image_cnn");
+  g->set_name(name);
   auto* in = g->add_input();
   in->set_name("image");
   auto* tt = in->mutable_type()->mutable_tensor_type();
   tt->set_elem_type(::onnx::TensorProto::FLOAT);
   tt->mutable_shape()->add_dim()->set_dim_param("N");
-  for (int64_t d : {1, 28, 28}) tt->mutable_shape()->add_dim()->set_dim_value(d);
+  for (int64_t d : {int64_t{1}, side, side}) tt->mutable_shape()->add_dim()->set_dim_value(d);
+  return g;
+}
+
+// Gemm `out` = `x` W^T + b with W [outputs, inputs] ~ N(0, stddev) and b = 0.
+void AddDense(::onnx::GraphProto* g, std::mt19937_64& rng, const std::string& x,
+              const std::string& prefix, int64_t inputs, int64_t outputs, const std::string& out,
+              float stddev) {
+  AddInit(g, prefix + ".weight", {outputs, inputs}, rng, stddev);
+  AddInit(g, prefix + ".bias", {outputs}, rng, 0.0f);
+  auto* fc = AddNode(g, "Gemm", {x, prefix + ".weight", prefix + ".bias"}, out);
+  auto* tb = fc->add_attribute();
+  tb->set_name("transB");
+  tb->set_type(::onnx::AttributeProto::INT);
+  tb->set_i(1);
+}
+
+// Declares the output "logits" [N, classes] and serializes the model.
+std::string FinishImageModel(::onnx::ModelProto& m, ::onnx::GraphProto* g, int64_t classes) {
+  auto* out = g->add_output();
+  out->set_name("logits");
+  auto* ot = out->mutable_type()->mutable_tensor_type();
+  ot->set_elem_type(::onnx::TensorProto::FLOAT);
+  ot->mutable_shape()->add_dim()->set_dim_param("N");
+  ot->mutable_shape()->add_dim()->set_dim_value(classes);
+  std::string bytes;
+  m.SerializeToString(&bytes);
+  return bytes;
+}
+
+}  // namespace
+
+std::string BuildSmallImageCnn(uint64_t seed, int channels1, int channels2) {
+  std::mt19937_64 rng(seed);
+  ::onnx::ModelProto m;
+  ::onnx::GraphProto* g = StartImageModel(m, "small_image_cnn", 28);
   std::string x = "image";
   int64_t c_in = 1, side = 28;
   for (int i = 1; i <= 2; ++i) {
@@ -127,22 +159,26 @@ std::string BuildSmallImageCnn(uint64_t seed, int channels1, int channels2) {
   }
   AddNode(g, "Flatten", {x}, "flat");
   const int64_t features = c_in * side * side;
-  AddInit(g, "fc.weight", {10, features}, rng, std::sqrt(1.0f / features));
-  AddInit(g, "fc.bias", {10}, rng, 0.0f);
-  auto* fc = AddNode(g, "Gemm", {"flat", "fc.weight", "fc.bias"}, "logits");
-  auto* tb = fc->add_attribute();
-  tb->set_name("transB");
-  tb->set_type(::onnx::AttributeProto::INT);
-  tb->set_i(1);
-  auto* out = g->add_output();
-  out->set_name("logits");
-  auto* ot = out->mutable_type()->mutable_tensor_type();
-  ot->set_elem_type(::onnx::TensorProto::FLOAT);
-  ot->mutable_shape()->add_dim()->set_dim_param("N");
-  ot->mutable_shape()->add_dim()->set_dim_value(10);
-  std::string bytes;
-  m.SerializeToString(&bytes);
-  return bytes;
+  AddDense(g, rng, "flat", "fc", features, 10, "logits", std::sqrt(1.0f / features));
+  return FinishImageModel(m, g, 10);
+}
+
+std::string BuildImageMlp(uint64_t seed, int side, int hidden, int classes) {
+  std::mt19937_64 rng(seed);
+  ::onnx::ModelProto m;
+  ::onnx::GraphProto* g = StartImageModel(m, "image_mlp", side);
+  AddNode(g, "Flatten", {"image"}, "flat");
+  const int64_t features = static_cast<int64_t>(side) * side;
+  std::string x = "flat";
+  int64_t width = features;
+  if (hidden > 0) {
+    AddDense(g, rng, x, "fc1", width, hidden, "fc1", std::sqrt(2.0f / width));
+    AddNode(g, "Relu", {"fc1"}, "relu1");
+    x = "relu1";
+    width = hidden;
+  }
+  AddDense(g, rng, x, "fc2", width, classes, "logits", std::sqrt(1.0f / width));
+  return FinishImageModel(m, g, classes);
 }
 
 }  // namespace tern::onnx

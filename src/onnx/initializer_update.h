@@ -24,4 +24,10 @@ Status UpdateInitializersFile(const std::string& in_path, const std::string& out
 /// Input "image" float32 [N,1,28,28], output "logits" [N,10]. Serialized ModelProto.
 std::string BuildSmallImageCnn(uint64_t seed, int channels1 = 16, int channels2 = 32);
 
+/// A multilayer perceptron for 1 x side x side images: Flatten, Gemm(hidden)+Relu, Gemm(classes)
+/// (hidden = 0 leaves out the hidden layer: softmax regression). Input "image" float32
+/// [N,1,side,side], output "logits" [N,classes]; weights are He-initialised from `seed`.
+/// Small enough to train many simulated federated clients on a few cores.
+std::string BuildImageMlp(uint64_t seed, int side = 28, int hidden = 128, int classes = 10);
+
 }  // namespace tern::onnx

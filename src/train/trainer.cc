@@ -72,6 +72,7 @@ Result<double> Trainer::Step(const Tensor& data, const Tensor& label) {
   const double value =
       loss.dtype() == DataType::kFloat64 ? loss.data<double>()[0] : loss.data<float>()[0];
   for (size_t i = 0; i < params_.size(); ++i) grads_[i] = outputs_[tg_.grad_outputs[i]].tensor;
+  if (gradient_hook_) TERN_RETURN_IF_ERROR(gradient_hook_(params_, grads_));
   TERN_RETURN_IF_ERROR(optimizer_->Step(params_, grads_));
   for (size_t i = 0; i < states_.size(); ++i) {
     const Tensor& s = outputs_[tg_.state_outputs[i]].tensor;
@@ -91,6 +92,27 @@ Result<Tensor> Trainer::Predict(const Tensor& data) {
   std::vector<Value> out;
   TERN_RETURN_IF_ERROR(infer_exec_->Run(feeds, {}, &out));
   return out[0].tensor;
+}
+
+Status Trainer::SetValues(const std::vector<std::pair<std::string, Tensor>>& values) {
+  for (const auto& [name, t] : values) {
+    Tensor* dst = nullptr;
+    for (size_t i = 0; i < params_.size() && !dst; ++i)
+      if (tg_.params[i] == name) dst = &params_[i];
+    for (size_t i = 0; i < states_.size() && !dst; ++i)
+      if (tg_.states[i] == name) dst = &states_[i];
+    if (!dst) return InvalidArgument("'" + name + "' is not trained by this trainer");
+    if (t.dtype() != dst->dtype() || t.shape() != dst->shape())
+      return InvalidArgument("'" + name + "': value " + t.shape().ToString() +
+                             " does not match the parameter " + dst->shape().ToString());
+    std::memcpy(dst->raw(), t.raw(), t.nbytes());
+  }
+  return Status::Ok();
+}
+
+Status Trainer::ResetOptimizer(const OptimizerConfig& config) {
+  TERN_ASSIGN_OR_RETURN(optimizer_, Optimizer::Create(config, params_));
+  return Status::Ok();
 }
 
 std::vector<std::pair<std::string, Tensor>> Trainer::Snapshot() const {

@@ -4,6 +4,7 @@
 // (BatchNormalization on running statistics, Dropout off).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -26,6 +27,12 @@ struct TrainerOptions {
   OptimizerConfig optimizer;
 };
 
+/// Called after the backward pass with the current parameters and their gradients, before the
+/// optimizer step; may change the gradients in place (federated learning adds a proximal term or
+/// control variates here, so the loss graph stays the model's own).
+using GradientHook =
+    std::function<Status(const std::vector<Tensor>& params, std::vector<Tensor>& grads)>;
+
 class Trainer {
  public:
   static Result<std::unique_ptr<Trainer>> Create(ir::Model model, const TrainerOptions& options);
@@ -37,6 +44,12 @@ class Trainer {
   Result<Tensor> Predict(const Tensor& data);
   /// Current values of the trained parameters and of the running statistics, by initializer name.
   std::vector<std::pair<std::string, Tensor>> Snapshot() const;
+  /// Overwrites trained parameters and running statistics by name (same type and shape); names
+  /// the trainer does not hold are an error. Federated clients start each round from this.
+  Status SetValues(const std::vector<std::pair<std::string, Tensor>>& values);
+  /// A fresh optimizer (zero momentum and moments, step 0) with `config`.
+  Status ResetOptimizer(const OptimizerConfig& config);
+  void set_gradient_hook(GradientHook hook) { gradient_hook_ = std::move(hook); }
   const TrainingGraph& training_graph() const { return tg_; }
   Optimizer& optimizer() { return *optimizer_; }
   /// Arena bytes of the training graph's memory plan (activations and gradients of one batch).
@@ -53,6 +66,7 @@ class Trainer {
   std::unique_ptr<Executor> train_exec_, infer_exec_;
   std::vector<Tensor> params_, states_, grads_;
   std::unique_ptr<Optimizer> optimizer_;
+  GradientHook gradient_hook_;
   std::vector<const tern::Value*> feeds_;
   std::vector<tern::Value> param_values_, state_values_, outputs_;
 };

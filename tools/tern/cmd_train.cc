@@ -98,8 +98,10 @@ int RunTrain(const TrainOptions& o) {
 }
 
 int RunMakeModel(const std::string& kind, const std::string& out, uint64_t seed) {
-  if (kind != "small-cnn") return Fail(InvalidArgument("unknown model kind '" + kind + "'"));
-  const std::string bytes = onnx::BuildSmallImageCnn(seed);
+  if (kind != "small-cnn" && kind != "mlp")
+    return Fail(InvalidArgument("unknown model kind '" + kind + "'"));
+  const std::string bytes =
+      kind == "mlp" ? onnx::BuildImageMlp(seed) : onnx::BuildSmallImageCnn(seed);
   std::ofstream f(out, std::ios::binary | std::ios::trunc);
   f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   f.close();

@@ -149,13 +149,50 @@ int main(int argc, char** argv) {
   std::string mm_kind, mm_out;
   uint64_t mm_seed = 1;
   auto* mm = app.add_subcommand("make-model", "write a built-in model with random weights");
-  mm->add_option("kind", mm_kind, "small-cnn (1x28x28 images, 10 classes)")
+  mm->add_option("kind", mm_kind, "small-cnn or mlp (1x28x28 images, 10 classes)")
       ->required()
-      ->check(CLI::IsMember({"small-cnn"}));
+      ->check(CLI::IsMember({"small-cnn", "mlp"}));
   mm->add_option("out", mm_out, "model.onnx")->required();
   mm->add_option("--seed", mm_seed, "weight initialisation seed");
 
+  FlSimulateOptions fls;
+  auto* fl = app.add_subcommand("fl", "federated learning");
+  fl->require_subcommand(1);
+  auto* sim = fl->add_subcommand("simulate", "federated rounds in-process on Fashion-MNIST");
+  sim->add_option("--clients", fls.clients, "simulated devices");
+  sim->add_option("--per-round", fls.per_round, "reports a round needs (its goal count)");
+  sim->add_option("--rounds", fls.rounds, "rounds to run");
+  sim->add_option("--alpha", fls.alpha, "Dirichlet concentration of the non-IID label split");
+  sim->add_option("--dropout", fls.dropout, "fraction of selected clients vanishing mid-round");
+  sim->add_option("--stragglers", fls.stragglers, "fraction of slow devices (3-6x)");
+  sim->add_option("--over-select", fls.over_selection, "selects ceil(per-round * this)");
+  sim->add_option("--algorithm", fls.algorithm, "fedavg, fedprox, scaffold, fedadam or fedyogi")
+      ->check(CLI::IsMember({"fedavg", "fedprox", "scaffold", "fedadam", "fedyogi"}));
+  auto* sa = sim->add_flag("--secagg", fls.secagg, "secure aggregation");
+  auto* sap = sim->add_flag("--secagg-plus", fls.secagg_plus, "SecAgg+ (sparse neighbours)");
+  sa->excludes(sap);
+  sim->add_option("--dp-epsilon", fls.dp_epsilon, "central DP: total epsilon of the run");
+  sim->add_option("--dp-delta", fls.dp_delta, "central DP: delta");
+  sim->add_option("--csv", fls.csv, "write one row per round here");
+  sim->add_option("--seed", fls.seed, "split, selection and initialisation seed");
+  sim->add_option("--epochs", fls.epochs, "local epochs per round");
+  sim->add_option("--batch", fls.batch, "local batch size");
+  sim->add_option("--lr", fls.lr, "client learning rate (SGD)");
+  sim->add_option("--momentum", fls.momentum, "client SGD momentum");
+  sim->add_option("--mu", fls.mu, "FedProx proximal weight");
+  sim->add_option("--clip", fls.clip, "clip each client update to this L2 norm (0: off)");
+  sim->add_option("--server-lr", fls.server_lr, "server learning rate (default per algorithm)");
+  sim->add_option("--hidden", fls.hidden, "hidden units of the MLP (0: softmax regression)");
+  sim->add_option("--model", fls.model, "start from this ONNX model instead of a fresh MLP");
+  sim->add_option("--fashion-mnist", fls.data_dir, "Fashion-MNIST idx folder");
+  sim->add_option("--train-limit", fls.train_limit, "use only the first N training images");
+  sim->add_option("--test-limit", fls.test_limit, "evaluate on only the first N test images");
+  sim->add_option("--threads", fls.threads, "clients trained in parallel");
+  sim->add_option("--eval-every", fls.eval_every, "evaluate every this many rounds");
+  sim->add_option("--out", fls.out, "write the final model here");
+
   CLI11_PARSE(app, argc, argv);
+  if (sim->parsed()) return RunFlSimulate(fls);
   if (q->parsed()) return RunQuantize(quant);
   if (pr->parsed()) return RunPrune(prune);
   if (e->parsed()) return RunEval(eval);

@@ -1,0 +1,86 @@
+#include "fl/update_sum.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace tern::fl {
+
+namespace {
+
+bool AllFinite(const std::vector<float>& v) {
+  return std::all_of(v.begin(), v.end(), [](float x) { return std::isfinite(x); });
+}
+
+void AddScaled(std::vector<double>& acc, const std::vector<float>& v, double scale) {
+  for (size_t i = 0; i < v.size(); ++i) acc[i] += scale * static_cast<double>(v[i]);
+}
+
+}  // namespace
+
+Status CheckUpdateShape(const ClientUpdate& u, const SumShape& shape) {
+  if (u.delta.size() != shape.delta || u.states.size() != shape.states ||
+      u.control_delta.size() != shape.control)
+    return InvalidArgument(
+        "update has " + std::to_string(u.delta.size()) + "/" + std::to_string(u.states.size()) +
+        "/" + std::to_string(u.control_delta.size()) + " delta/state/control values, expected " +
+        std::to_string(shape.delta) + "/" + std::to_string(shape.states) + "/" +
+        std::to_string(shape.control));
+  // A NaN from one diverged client would poison the global model for everyone.
+  if (!AllFinite(u.delta) || !AllFinite(u.states) || !AllFinite(u.control_delta))
+    return InvalidArgument("update contains NaN or infinite values");
+  if (u.examples <= 0) return InvalidArgument("update reports no examples");
+  return Status::Ok();
+}
+
+Status PlainSum::Begin(int64_t round, const std::vector<std::string>& cohort,
+                       const SumShape& shape) {
+  shape_ = shape;
+  totals_ = UpdateTotals();
+  totals_.weighted_delta.assign(shape.delta, 0.0);
+  totals_.weighted_states.assign(shape.states, 0.0);
+  totals_.control_delta.assign(shape.control, 0.0);
+  added_.clear();
+  open_ = true;
+  return Status::Ok();
+}
+
+Status PlainSum::Add(const std::string& client, const ClientUpdate& update, double weight) {
+  if (!open_) return Status(StatusCode::kFailedPrecondition, "no round in progress");
+  TERN_RETURN_IF_ERROR(CheckUpdateShape(update, shape_));
+  if (!(weight > 0) || !std::isfinite(weight)) return InvalidArgument("weight must be positive");
+  AddScaled(totals_.weighted_delta, update.delta, weight);
+  AddScaled(totals_.weighted_states, update.states, weight);
+  AddScaled(totals_.control_delta, update.control_delta, 1.0);
+  totals_.weight += weight;
+  ++totals_.contributions;
+  added_.push_back(client);
+  return Status::Ok();
+}
+
+Result<UpdateTotals> PlainSum::Finish(const std::vector<std::string>& counted) {
+  if (!open_) return Status(StatusCode::kFailedPrecondition, "no round in progress");
+  open_ = false;
+  std::vector<std::string> a = added_, c = counted;
+  std::sort(a.begin(), a.end());
+  std::sort(c.begin(), c.end());
+  if (a != c) return Internal("the counted clients differ from those that contributed");
+  return std::move(totals_);
+}
+
+void PlainSum::Abort() {
+  open_ = false;
+  totals_ = UpdateTotals();
+  added_.clear();
+}
+
+Result<std::unique_ptr<UpdateSum>> MakeUpdateSum(const AggregationOptions& o) {
+  if (o.secure != AggregationOptions::Secure::kNone)
+    return NotImplemented(
+        "secure aggregation is not connected yet (it comes from src/fl/privacy/secagg.h)");
+  if (o.dp_epsilon > 0)
+    return NotImplemented(
+        "central differential privacy is not connected yet (it comes from src/fl/privacy/dp.h)");
+  return std::unique_ptr<UpdateSum>(new PlainSum());
+}
+
+}  // namespace tern::fl

@@ -1,0 +1,104 @@
+// How the coordinator learns the sum of the client updates of a round. The algorithms (FedAvg,
+// FedAdam, SCAFFOLD, ...) need only sums: sum_k w_k delta_k, sum_k w_k, and for SCAFFOLD
+// sum_k dc_k. Forming those sums is behind the UpdateSum interface so that the privacy layer
+// (src/fl/privacy) can replace the plain sum:
+//   - secure aggregation (SecAgg / SecAgg+) reveals only the sum of the clients that survive to
+//     the end of the round, with drop-outs at any phase: Begin gets the cohort, Add a client's
+//     contribution (in the simulation the implementation encodes and masks it on the client's
+//     behalf), Finish the clients whose contributions count;
+//   - central differential privacy clips each contribution's delta to L2 norm C, gives every
+//     client the same weight (so one client's influence is bounded), adds Gaussian noise to the
+//     sum in Finish, and reports the privacy spent (epsilon at its delta) after each round.
+// A DP implementation can wrap any other UpdateSum (plain or secure) as a decorator.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tern/status.h"
+
+namespace tern::fl {
+
+/// What one client sends at the end of its local training.
+struct ClientUpdate {
+  std::vector<float> delta;          ///< trained minus global trainable parameters (clipped)
+  std::vector<float> states;         ///< running statistics after training (absolute values)
+  std::vector<float> control_delta;  ///< SCAFFOLD: c_i(new) - c_i(old); empty otherwise
+  int64_t examples = 0;              ///< local examples (the FedAvg weight)
+  int64_t steps = 0;                 ///< optimizer steps taken
+  double train_loss = 0;             ///< mean batch loss of the local training
+};
+
+/// Sizes of the vectors each contribution carries.
+struct SumShape {
+  size_t delta = 0;
+  size_t states = 0;
+  size_t control = 0;  ///< 0 unless SCAFFOLD
+};
+
+/// The sums over the clients whose contributions count.
+struct UpdateTotals {
+  std::vector<double> weighted_delta;   ///< sum_k w_k delta_k
+  std::vector<double> weighted_states;  ///< sum_k w_k states_k
+  std::vector<double> control_delta;    ///< sum_k dc_k (unweighted)
+  double weight = 0;                    ///< sum_k w_k
+  int contributions = 0;
+};
+
+class UpdateSum {
+ public:
+  virtual ~UpdateSum() = default;
+  /// Starts a round with the selected cohort (client ids).
+  virtual Status Begin(int64_t round, const std::vector<std::string>& cohort,
+                       const SumShape& shape) = 0;
+  /// Adds one client's contribution with weight `weight` (its example count under FedAvg).
+  virtual Status Add(const std::string& client, const ClientUpdate& update, double weight) = 0;
+  /// Ends the round: `counted` are the clients whose contributions make up the sum (every client
+  /// that was added; secure aggregation unmasks exactly these).
+  virtual Result<UpdateTotals> Finish(const std::vector<std::string>& counted) = 0;
+  /// Forgets the round (it failed); no sum is revealed.
+  virtual void Abort() = 0;
+  /// Privacy spent so far: epsilon at the implementation's delta; negative when not private.
+  virtual double epsilon() const { return -1; }
+  /// True when the task must stop because its privacy budget is spent.
+  virtual bool budget_spent() const { return false; }
+  virtual std::string name() const = 0;
+};
+
+/// The plain sum: the coordinator sees every contribution (no privacy).
+class PlainSum final : public UpdateSum {
+ public:
+  Status Begin(int64_t round, const std::vector<std::string>& cohort,
+               const SumShape& shape) override;
+  Status Add(const std::string& client, const ClientUpdate& update, double weight) override;
+  Result<UpdateTotals> Finish(const std::vector<std::string>& counted) override;
+  void Abort() override;
+  std::string name() const override { return "plain"; }
+
+ private:
+  SumShape shape_;
+  UpdateTotals totals_;
+  std::vector<std::string> added_;
+  bool open_ = false;
+};
+
+/// Checks that `update` carries vectors of `shape`'s sizes (finite values).
+Status CheckUpdateShape(const ClientUpdate& update, const SumShape& shape);
+
+struct AggregationOptions {
+  enum class Secure { kNone, kSecAgg, kSecAggPlus } secure = Secure::kNone;
+  double dp_epsilon = 0;  ///< > 0: central DP with this total budget
+  double dp_delta = 1e-5;
+  double clip_norm = 0;  ///< DP's per-client L2 bound
+  int64_t population = 0;
+  int64_t expected_cohort = 0;
+  int64_t rounds = 0;  ///< planned rounds (a DP implementation sizes its noise for them)
+};
+
+/// The UpdateSum for `options`. Secure aggregation and differential privacy come from
+/// src/fl/privacy; until they are connected those options fail with NotImplemented.
+Result<std::unique_ptr<UpdateSum>> MakeUpdateSum(const AggregationOptions& options);
+
+}  // namespace tern::fl
