@@ -37,12 +37,7 @@ class AgentFleet : public ::testing::Test {
         tmp_ + "/hub",
         std::vector<std::string>{"--evaluate-every-ms", "100", "--poll-interval-s", "2"});
     ASSERT_TRUE(hub_->Start()) << Slurp(tmp_ + "/hub.log");
-    const std::string enroll = hub_->CreateEnrollKey();
-    ASSERT_EQ(enroll.rfind("tern_enr_", 0), 0u) << enroll;
-    ASSERT_TRUE(fleet::WriteFileAtomic(tmp_ + "/enroll.key", enroll + "\n", 0600).ok());
-    auto root = hub_->Admin().Call("GET", "/v1/root.json");
-    ASSERT_TRUE(root.ok() && root->status == 200);
-    ASSERT_TRUE(fleet::WriteFileAtomic(tmp_ + "/root.json", root->body).ok());
+    ASSERT_TRUE(Provision(*hub_, tmp_)) << "no enroll key or root metadata from the hub";
   }
 
   void TearDown() override {

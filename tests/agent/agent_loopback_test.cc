@@ -26,12 +26,7 @@ class AgentLoopback : public ::testing::Test {
     tmp_ = pattern;
     hub_ = std::make_unique<Hub>(tmp_ + "/hub");
     ASSERT_TRUE(hub_->Start()) << Slurp(tmp_ + "/hub.log");
-    const std::string enroll = hub_->CreateEnrollKey();
-    ASSERT_EQ(enroll.rfind("tern_enr_", 0), 0u) << enroll;
-    ASSERT_TRUE(fleet::WriteFileAtomic(tmp_ + "/enroll.key", enroll + "\n", 0600).ok());
-    auto root = hub_->Admin().Call("GET", "/v1/root.json");
-    ASSERT_TRUE(root.ok() && root->status == 200);
-    ASSERT_TRUE(fleet::WriteFileAtomic(tmp_ + "/root.json", root->body).ok());
+    ASSERT_TRUE(Provision(*hub_, tmp_)) << "no enroll key or root metadata from the hub";
     state_ = tmp_ + "/state";
   }
   void TearDown() override {

@@ -163,6 +163,17 @@ class Hub {
   std::unique_ptr<HubClient> client_;
 };
 
+/// What a device gets out of band: an enroll key (DIR/enroll.key) and the root metadata
+/// (DIR/root.json). False when the hub does not hand them out.
+inline bool Provision(Hub& hub, const std::string& dir) {
+  const std::string enroll = hub.CreateEnrollKey();
+  if (enroll.rfind("tern_enr_", 0) != 0) return false;
+  if (!fleet::WriteFileAtomic(dir + "/enroll.key", enroll + "\n", 0600).ok()) return false;
+  auto root = hub.Admin().Call("GET", "/v1/root.json");
+  if (!root.ok() || root->status != 200) return false;
+  return fleet::WriteFileAtomic(dir + "/root.json", root->body).ok();
+}
+
 /// Y = X + W, float[elems], W filled with `w`.
 inline std::string AddModel(float w, int64_t elems = kElems) {
   tern::test::ModelBuilder b;
