@@ -73,13 +73,14 @@ void PlainSum::Abort() {
   added_.clear();
 }
 
+std::unique_ptr<UpdateSum> MakeSecureSum(bool plus);  // secure_sum.cc
+
 Result<std::unique_ptr<UpdateSum>> MakeUpdateSum(const AggregationOptions& o) {
-  if (o.secure != AggregationOptions::Secure::kNone)
-    return NotImplemented(
-        "secure aggregation is not connected yet (it comes from src/fl/privacy/secagg.h)");
   if (o.dp_epsilon > 0)
     return NotImplemented(
         "central differential privacy is not connected yet (it comes from src/fl/privacy/dp.h)");
+  if (o.secure != AggregationOptions::Secure::kNone)
+    return MakeSecureSum(o.secure == AggregationOptions::Secure::kSecAggPlus);
   return std::unique_ptr<UpdateSum>(new PlainSum());
 }
 
