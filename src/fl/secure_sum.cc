@@ -50,8 +50,9 @@ class SecureSum final : public UpdateSum {
       for (size_t i = 0; i < c.graph_seed.size(); ++i)
         c.graph_seed[i] = static_cast<uint8_t>((round * 131 + static_cast<int64_t>(i) * 7) & 255);
     }
-    // Survives up to about a third of the holders dropping out.
-    c.threshold = std::max<uint32_t>(2, (c.holders_per_client() * 2 + 2) / 3);
+    // An honest majority of the holders: the sum survives any drop-outs that leave more than
+    // half of them, and no minority can rebuild a client's secrets.
+    c.threshold = std::max<uint32_t>(2, c.holders_per_client() / 2 + 1);
     TERN_RETURN_IF_ERROR(c.Validate());
     TERN_ASSIGN_OR_RETURN(codec_, FixedPointCodec::Create(kClip, 32, n));
     TERN_ASSIGN_OR_RETURN(SecAggServer server, SecAggServer::Create(c));
