@@ -128,10 +128,21 @@ TEST(FlSimulation, ManySmallClientsCommitEveryRoundFirstTime) {
   }
 }
 
-TEST(FlSimulation, SecureAggregationPathReportsNotImplementedUntilConnected) {
+// The same short run with the coordinator seeing only masked contributions (SecAgg, and
+// SecAgg+ with neighbourhoods) learns like the plain sum.
+TEST(FlSimulation, SecureAggregationLearns) {
   if (!HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   SimulationOptions o = Short();
   o.aggregation.secure = AggregationOptions::Secure::kSecAgg;
+  ExpectLearns(o, 0.65);
+  o.aggregation.secure = AggregationOptions::Secure::kSecAggPlus;
+  o.per_round = 14;  // above 8: a real neighbour graph
+  ExpectLearns(o, 0.65);
+}
+
+TEST(FlSimulation, CentralDpReportsNotImplementedUntilConnected) {
+  SimulationOptions o = Short();
+  o.aggregation.dp_epsilon = 8;
   auto r = RunSimulation(o);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kNotImplemented);
