@@ -176,12 +176,14 @@ TEST(FlAggregation, LayoutRoundTripsNamedTensors) {
   EXPECT_FALSE(layout.Flatten(t).ok());  // order matters
 }
 
-TEST(FlAggregation, SecureAndPrivateSumsAreNotConnectedYet) {
+TEST(FlAggregation, SecureSumsAreConnectedCentralDpNotYet) {
   AggregationOptions o;
   o.secure = AggregationOptions::Secure::kSecAgg;
   auto s = MakeUpdateSum(o);
-  ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.status().code(), StatusCode::kNotImplemented);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ((*s)->name(), "secagg");
+  o.secure = AggregationOptions::Secure::kSecAggPlus;
+  EXPECT_EQ((*MakeUpdateSum(o))->name(), "secagg+");
   AggregationOptions dp;
   dp.dp_epsilon = 8;
   EXPECT_EQ(MakeUpdateSum(dp).status().code(), StatusCode::kNotImplemented);
