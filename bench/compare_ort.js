@@ -72,3 +72,28 @@ for (const m of models) {
 const geo = (v) => (v.length ? Math.exp(v.reduce((s, x) => s + Math.log(x), 0) / v.length) : NaN);
 console.log(`geometric mean Tern/ORT latency: 1 thread ${fmt(geo(ratios[1]), 3)}, 2 threads ${fmt(geo(ratios[2]), 3)}` +
   ` (rounds=${rounds}, runs=${runs}; medians over rounds)`);
+
+// Library sizes: libtern.so stripped (core + reference + cpu providers) against ORT's CPU library
+// as shipped in the npm package. libtern also needs the system's libprotobuf and libonnx (the
+// importer and the opset converter); they are listed, not hidden.
+const fs = require('fs');
+const MB = (b) => (b / 1e6).toFixed(2);
+function strippedSize(lib) {
+  const tmp = path.join(os.tmpdir(), `tern-size-${process.pid}.so`);
+  try {
+    execFileSync('strip', ['-o', tmp, lib]);
+    return fs.statSync(tmp).size;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+const ternLib = path.join(ROOT, 'build/release/libtern.so');
+const ortLib = path.join(TERN_CACHE, 'ort/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1');
+if (fs.existsSync(ternLib)) {
+  const deps = execFileSync('ldd', [ternLib], { encoding: 'utf8' }).split('\n')
+    .map((l) => l.match(/(lib(?:protobuf|onnx|onnx_proto)\.so[^ ]*) => (\S+)/)).filter(Boolean)
+    .map((x) => `${x[1]} ${MB(fs.statSync(x[2]).size)} MB`);
+  const ortSize = fs.existsSync(ortLib) ? `${MB(fs.statSync(ortLib).size)} MB` : 'n/a';
+  console.log(`libtern.so stripped: ${MB(strippedSize(ternLib))} MB (system libraries it links: ` +
+    `${deps.join(', ')}); ORT libonnxruntime.so: ${ortSize}`);
+}

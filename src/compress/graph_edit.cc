@@ -2,22 +2,6 @@
 
 namespace tern::compress {
 
-ir::Attribute IntAttr(const std::string& name, int64_t value) {
-  ir::Attribute a;
-  a.name = name;
-  a.type = ir::AttrType::kInt;
-  a.i = value;
-  return a;
-}
-
-ir::Attribute FloatAttr(const std::string& name, float value) {
-  ir::Attribute a;
-  a.name = name;
-  a.type = ir::AttrType::kFloat;
-  a.f = value;
-  return a;
-}
-
 int64_t AttrInt(const ir::Node& n, const char* name, int64_t dflt) {
   const ir::Attribute* a = n.attr(name);
   return a ? a->i : dflt;

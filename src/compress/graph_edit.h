@@ -11,8 +11,8 @@
 
 namespace tern::compress {
 
-ir::Attribute IntAttr(const std::string& name, int64_t value);
-ir::Attribute FloatAttr(const std::string& name, float value);
+using ir::FloatAttr;
+using ir::IntAttr;
 /// An int or float attribute of a node, or `dflt` when absent.
 int64_t AttrInt(const ir::Node& n, const char* name, int64_t dflt);
 float AttrFloat(const ir::Node& n, const char* name, float dflt);

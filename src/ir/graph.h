@@ -67,11 +67,41 @@ struct Attribute {
   TypeInfo type_proto;  ///< for kTypeProto
 };
 
+/// Attributes for nodes that passes, the quantizer and autodiff create.
+inline Attribute IntAttr(const std::string& name, int64_t v) {
+  Attribute a;
+  a.name = name;
+  a.type = AttrType::kInt;
+  a.i = v;
+  return a;
+}
+inline Attribute FloatAttr(const std::string& name, float v) {
+  Attribute a;
+  a.name = name;
+  a.type = AttrType::kFloat;
+  a.f = v;
+  return a;
+}
+inline Attribute StringAttr(const std::string& name, const std::string& v) {
+  Attribute a;
+  a.name = name;
+  a.type = AttrType::kString;
+  a.s = v;
+  return a;
+}
+inline Attribute IntsAttr(const std::string& name, std::vector<int64_t> v) {
+  Attribute a;
+  a.name = name;
+  a.type = AttrType::kInts;
+  a.ints = std::move(v);
+  return a;
+}
+
 struct Node {
   std::string name;
   std::string op_type;
-  std::string domain;  ///< "" for ai.onnx
-  int opset = 0;       ///< version of `domain` imported by the model
+  std::string domain;        ///< "" for ai.onnx
+  int opset = 0;             ///< version of `domain` imported by the model
   std::vector<int> inputs;   ///< value ids in the owning graph; -1 for an omitted optional input
   std::vector<int> outputs;  ///< value ids; -1 for an omitted optional output
   /// Values of the owning graph that this node's subgraphs read (outer references).
@@ -86,11 +116,11 @@ struct Node {
 struct Value {
   std::string name;
   TypeInfo type;
-  int producer = -1;          ///< node index, or -1
-  bool is_input = false;      ///< a graph input
+  int producer = -1;      ///< node index, or -1
+  bool is_input = false;  ///< a graph input
   bool is_initializer = false;
-  bool is_outer = false;      ///< bound from an enclosing graph
-  Tensor initializer;         ///< when is_initializer
+  bool is_outer = false;  ///< bound from an enclosing graph
+  Tensor initializer;     ///< when is_initializer
 };
 
 /// A graph (the main one or a subgraph).
@@ -98,9 +128,9 @@ class Graph {
  public:
   std::string name;
   std::vector<Value> values;
-  std::vector<Node> nodes;   ///< topological order
-  std::vector<int> inputs;   ///< graph inputs in declared order (may include initializers)
-  std::vector<int> outputs;  ///< graph outputs in declared order
+  std::vector<Node> nodes;      ///< topological order
+  std::vector<int> inputs;      ///< graph inputs in declared order (may include initializers)
+  std::vector<int> outputs;     ///< graph outputs in declared order
   std::vector<int> outer_refs;  ///< values bound from the enclosing graph, by name
   const Graph* parent = nullptr;
 

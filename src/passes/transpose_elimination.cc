@@ -76,11 +76,7 @@ class TransposeElimination : public Pass {
       }
       n.inputs[0] = source;
       n.attrs.clear();
-      ir::Attribute a;
-      a.name = "perm";
-      a.type = ir::AttrType::kInts;
-      a.ints = composed;
-      n.attrs.push_back(std::move(a));
+      n.attrs.push_back(ir::IntsAttr("perm", composed));
       touched[i] = true;
     }
     if (removed) RemoveNodes(g, remove);

@@ -45,9 +45,9 @@ class GradBuilder {
   int counter_ = 0;
 };
 
-ir::Attribute IntAttr(const std::string& name, int64_t v);
-ir::Attribute FloatAttr(const std::string& name, float v);
-ir::Attribute StringAttr(const std::string& name, const std::string& v);
+using ir::FloatAttr;
+using ir::IntAttr;
+using ir::StringAttr;
 
 /// What a rule sees: the forward node, its output gradients (-1 where none) and which inputs
 /// need a gradient.

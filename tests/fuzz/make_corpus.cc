@@ -285,20 +285,7 @@ std::vector<std::pair<std::string, ModelProto>> Models() {
     add("bad_external_escape", m);
   }
   {  // a chain of nested If subgraphs
-    auto m = MakeModel();
-    auto* g = m.mutable_graph();
-    AddInput(g, "c", TensorProto::BOOL, {});
-    ::onnx::GraphProto* cur = g;
-    for (int i = 0; i < 12; ++i) {
-      auto* n = AddNode(cur, "If", {"c"}, {"o"});
-      AddOutput(cur, "o");
-      auto* a = n->add_attribute();
-      a->set_name("then_branch");
-      a->set_type(::onnx::AttributeProto::GRAPH);
-      cur = a->mutable_g();
-    }
-    AddNode(cur, "Identity", {"c"}, {"o"});
-    AddOutput(cur, "o");
+    auto m = NestedIfModel(12);
     add("bad_nested_if", m);
   }
   {
@@ -395,7 +382,8 @@ bool Write(const std::string& path, const std::string& bytes) {
     std::fprintf(stderr, "cannot write %s\n", path.c_str());
     return false;
   }
-  if (bytes.size() >= 4096) std::fprintf(stderr, "warning: %s is %zu bytes\n", path.c_str(), bytes.size());
+  if (bytes.size() >= 4096)
+    std::fprintf(stderr, "warning: %s is %zu bytes\n", path.c_str(), bytes.size());
   return true;
 }
 
@@ -408,7 +396,9 @@ int main(int argc, char** argv) {
   }
   const std::string dir = argv[1];
   bool ok = true;
-  for (const auto& [name, m] : Models()) ok = Write(dir + "/model/" + name + ".onnx", Serialize(m)) && ok;
-  for (const auto& [name, bytes] : Tensors()) ok = Write(dir + "/tensor/" + name + ".pb", bytes) && ok;
+  for (const auto& [name, m] : Models())
+    ok = Write(dir + "/model/" + name + ".onnx", Serialize(m)) && ok;
+  for (const auto& [name, bytes] : Tensors())
+    ok = Write(dir + "/tensor/" + name + ".pb", bytes) && ok;
   return ok ? 0 : 1;
 }

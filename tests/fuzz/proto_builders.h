@@ -13,7 +13,7 @@ namespace tern::testing {
 
 /// A dim of a declared shape: >= 0 a size, -1 unknown, or a symbolic name.
 struct D {
-  D(int64_t v) : value(v) {}  // NOLINT
+  D(int64_t v) : value(v) {}      // NOLINT
   D(const char* p) : param(p) {}  // NOLINT
   int64_t value = -1;
   std::string param;
@@ -27,8 +27,10 @@ inline void SetTensorType(::onnx::TypeProto* tp, int32_t elem, const std::vector
   auto* shape = tt->mutable_shape();
   for (const D& d : dims) {
     auto* dim = shape->add_dim();
-    if (!d.param.empty()) dim->set_dim_param(d.param);
-    else if (d.value >= 0) dim->set_dim_value(d.value);
+    if (!d.param.empty())
+      dim->set_dim_param(d.param);
+    else if (d.value >= 0)
+      dim->set_dim_value(d.value);
   }
 }
 
@@ -69,8 +71,8 @@ inline ::onnx::TensorProto* AddFloatInit(::onnx::GraphProto* g, const std::strin
   t->set_name(name);
   t->set_data_type(::onnx::TensorProto::FLOAT);
   for (int64_t d : dims) t->add_dims(d);
-  t->set_raw_data(std::string(reinterpret_cast<const char*>(values.data()),
-                              values.size() * sizeof(float)));
+  t->set_raw_data(
+      std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float)));
   return t;
 }
 
@@ -93,6 +95,25 @@ inline ::onnx::ModelProto AddModel() {
   AddInput(g, "y", ::onnx::TensorProto::FLOAT, {2, 3});
   AddNode(g, "Add", {"x", "y"}, {"z"}, "add");
   AddOutput(g, "z", ::onnx::TensorProto::FLOAT, {2, 3}, true);
+  return m;
+}
+
+/// `depth` If nodes, each inside the previous one's then_branch (nesting limits).
+inline ::onnx::ModelProto NestedIfModel(int depth) {
+  auto m = MakeModel();
+  auto* g = m.mutable_graph();
+  AddInput(g, "c", ::onnx::TensorProto::BOOL, {});
+  ::onnx::GraphProto* cur = g;
+  for (int i = 0; i < depth; ++i) {
+    auto* n = AddNode(cur, "If", {"c"}, {"o"});
+    AddOutput(cur, "o");
+    auto* a = n->add_attribute();
+    a->set_name("then_branch");
+    a->set_type(::onnx::AttributeProto::GRAPH);
+    cur = a->mutable_g();
+  }
+  AddNode(cur, "Identity", {"c"}, {"o"});
+  AddOutput(cur, "o");
   return m;
 }
 

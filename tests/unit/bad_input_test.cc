@@ -77,9 +77,9 @@ TEST(BadInput, ValidModelLoadsAndRuns) {
   auto s = LoadProto(AddModel());
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   std::vector<Value> out;
-  auto st = (*s)->Run(std::vector<Value>{Zeros(DataType::kFloat32, {2, 3}),
-                                        Zeros(DataType::kFloat32, {2, 3})},
-                      &out);
+  auto st = (*s)->Run(
+      std::vector<Value>{Zeros(DataType::kFloat32, {2, 3}), Zeros(DataType::kFloat32, {2, 3})},
+      &out);
   ASSERT_TRUE(st.ok()) << st.ToString();
   ASSERT_EQ(out.size(), 1u);
 }
@@ -289,20 +289,7 @@ TEST(BadInput, UnknownOp) {
 TEST(BadInput, DeeplyNestedSubgraphs) {
   for (int depth : {5, 40, 100, 1000}) {
     SCOPED_TRACE(depth);
-    auto m = MakeModel();
-    auto* g = m.mutable_graph();
-    AddInput(g, "c", TensorProto::BOOL, {});
-    ::onnx::GraphProto* cur = g;
-    for (int i = 0; i < depth; ++i) {
-      auto* n = AddNode(cur, "If", {"c"}, {"o"});
-      AddOutput(cur, "o");
-      auto* a = n->add_attribute();
-      a->set_name("then_branch");
-      a->set_type(::onnx::AttributeProto::GRAPH);
-      cur = a->mutable_g();
-    }
-    AddNode(cur, "Identity", {"c"}, {"o"});
-    AddOutput(cur, "o");
+    auto m = NestedIfModel(depth);
     auto r = LoadProto(m);
     ASSERT_FALSE(r.ok());
     if (depth > 30)  // protobuf's recursion limit or ours, whichever comes first
@@ -401,10 +388,11 @@ TEST(BadInput, UntypedInputStillChecked) {
   auto s = LoadProto(m);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   std::vector<Value> out;
-  ExpectStatusError((*s)->Run(std::vector<Value>{Tensor::Wrap(DataType::kFloat32, Shape{2, 3}, nullptr),
-                               Zeros(DataType::kFloat32, {2, 3})},
-                              &out),
-                    {"input 'x'", "no data"});
+  ExpectStatusError(
+      (*s)->Run(std::vector<Value>{Tensor::Wrap(DataType::kFloat32, Shape{2, 3}, nullptr),
+                                   Zeros(DataType::kFloat32, {2, 3})},
+                &out),
+      {"input 'x'", "no data"});
   auto st = (*s)->Run(
       std::vector<Value>{Zeros(DataType::kInt32, {2, 3}), Zeros(DataType::kFloat32, {2, 3})}, &out);
   ExpectStatusError(st, {"Add 'add'", "types differ"});

@@ -110,4 +110,40 @@ inline bool NextIndex(std::vector<int64_t>& idx, const std::vector<int64_t>& dim
   return false;
 }
 
+/// Dilated offsets of every kernel element, per spatial dim: koff[k * nd + d].
+inline std::vector<int64_t> KernelOffsets(const Window& win) {
+  int64_t ksize = 1;
+  for (int64_t k : win.kernel) ksize *= k;
+  std::vector<int64_t> koff(static_cast<size_t>(ksize) * win.nd);
+  std::vector<int64_t> kidx(win.nd, 0);
+  for (int64_t k = 0; k < ksize; ++k) {
+    for (size_t d = 0; d < win.nd; ++d) koff[k * win.nd + d] = kidx[d] * win.dilations[d];
+    NextIndex(kidx, win.kernel);
+  }
+  return koff;
+}
+
+/// For `count` positions starting at the multi-index `idx` (advanced past them) over `dims`:
+/// the window origin of each, idx * stride - pad_begin, per spatial dim: base[j * nd + d].
+inline void WindowOrigins(const Window& win, const std::vector<int64_t>& dims, int64_t count,
+                          std::vector<int64_t>& idx, int64_t* base) {
+  for (int64_t j = 0; j < count; ++j) {
+    for (size_t d = 0; d < win.nd; ++d)
+      base[j * win.nd + d] = idx[d] * win.strides[d] - win.pad_begin[d];
+    NextIndex(idx, dims);
+  }
+}
+
+/// Row-major linear index of origin + offset within `dims`, or -1 when outside (padding).
+inline int64_t LinearInside(const int64_t* origin, const int64_t* offset,
+                            const std::vector<int64_t>& dims) {
+  int64_t lin = 0;
+  for (size_t d = 0; d < dims.size(); ++d) {
+    const int64_t p = origin[d] + offset[d];
+    if (p < 0 || p >= dims[d]) return -1;
+    lin = lin * dims[d] + p;
+  }
+  return lin;
+}
+
 }  // namespace tern::ref::nn

@@ -13,19 +13,13 @@
 
 #include "ep/cpu/cpu_common.h"
 #include "ep/ref/ref_common.h"
+#include "ep/ref/resize_coords.h"
 
 namespace tern::cpu {
 namespace {
 
-enum class Ctm {
-  kHalfPixel,
-  kHalfPixelSymmetric,
-  kPytorchHalfPixel,
-  kAlignCorners,
-  kAsymmetric,
-  kTfHalfPixelForNn
-};
-enum class Nearest { kRoundPreferFloor, kRoundPreferCeil, kFloor, kCeil };
+using ref::resize::Ctm;
+using ref::resize::Nearest;
 
 // Source position along one axis: the lower index, the upper index and the upper weight
 // (nearest uses lo only).
@@ -44,24 +38,12 @@ class ResizeKernel : public OpKernel {
       return NotImplemented("mode '" + mode + "' runs on ref");
     linear_ = mode == "linear";
     const std::string ctm = info.GetString("coordinate_transformation_mode", "half_pixel");
-    const char* names[] = {"half_pixel",    "half_pixel_symmetric", "pytorch_half_pixel",
-                           "align_corners", "asymmetric",           "tf_half_pixel_for_nn"};
-    bool found = false;
-    for (size_t i = 0; i < 6; ++i)
-      if (ctm == names[i]) {
-        ctm_ = static_cast<Ctm>(i);
-        found = true;
-      }
-    if (!found) return NotImplemented("coordinate_transformation_mode '" + ctm + "' runs on ref");
+    // tf_crop_and_resize needs the roi input: it stays on ref.
+    if (!ref::resize::ParseCtm(ctm, &ctm_) || ctm_ == Ctm::kTfCropAndResize)
+      return NotImplemented("coordinate_transformation_mode '" + ctm + "' runs on ref");
     const std::string nm = info.GetString("nearest_mode", "round_prefer_floor");
-    const char* nearest[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
-    found = false;
-    for (size_t i = 0; i < 4; ++i)
-      if (nm == nearest[i]) {
-        nearest_ = static_cast<Nearest>(i);
-        found = true;
-      }
-    if (!found) return NotImplemented("nearest_mode '" + nm + "' runs on ref");
+    if (!ref::resize::ParseNearest(nm, &nearest_))
+      return NotImplemented("nearest_mode '" + nm + "' runs on ref");
     if (info.GetInt("antialias", 0) != 0 || info.has_attr("axes") ||
         info.GetString("keep_aspect_ratio_policy", "stretch") != "stretch" ||
         (linear_ && info.GetInt("exclude_outside", 0) != 0))
@@ -149,29 +131,6 @@ class ResizeKernel : public OpKernel {
     return true;
   }
 
-  // The ONNX coordinate transformation from output index o to an input coordinate.
-  double Transform(double o, int64_t in, int64_t out, double scale) const {
-    const double out_w = scale * static_cast<double>(in);
-    switch (ctm_) {
-      case Ctm::kHalfPixel:
-        return (o + 0.5) / scale - 0.5;
-      case Ctm::kHalfPixelSymmetric: {
-        const double adj = static_cast<double>(out) / out_w;
-        const double center = static_cast<double>(in) / 2;
-        return center * (1 - adj) + (o + 0.5) / scale - 0.5;
-      }
-      case Ctm::kPytorchHalfPixel:
-        return out_w == 1 ? -0.5 : (o + 0.5) / scale - 0.5;
-      case Ctm::kAlignCorners:
-        return out_w == 1 ? 0.0 : o * static_cast<double>(in - 1) / (out_w - 1);
-      case Ctm::kAsymmetric:
-        return o / scale;
-      case Ctm::kTfHalfPixelForNn:
-        return (o + 0.5) / scale;
-    }
-    return 0;
-  }
-
   void Map(int64_t in, int64_t out, double scale, AxisMap* m) const {
     m->lo.resize(static_cast<size_t>(out));
     m->hi.resize(static_cast<size_t>(out));
@@ -179,31 +138,16 @@ class ResizeKernel : public OpKernel {
     const bool identity = in == out && scale == 1.0;
     auto clamp = [&](int64_t i) { return std::clamp<int64_t>(i, 0, in - 1); };
     for (int64_t o = 0; o < out; ++o) {
-      double xo =
-          identity ? static_cast<double>(o) : Transform(static_cast<double>(o), in, out, scale);
+      double xo = identity
+                      ? static_cast<double>(o)
+                      : ref::resize::InputCoordinate(ctm_, static_cast<double>(o), in, out, scale);
       if (!std::isfinite(xo)) xo = 0;
       xo = std::clamp(xo, -1e15, 1e15);
       const double base = std::floor(xo);
       const double t = xo - base;
       const int64_t ib = static_cast<int64_t>(base);
       if (!linear_) {
-        int64_t off = 0;
-        if (t != 0) {
-          switch (nearest_) {
-            case Nearest::kRoundPreferFloor:
-              off = t > 0.5;
-              break;
-            case Nearest::kRoundPreferCeil:
-              off = t >= 0.5;
-              break;
-            case Nearest::kFloor:
-              off = 0;
-              break;
-            case Nearest::kCeil:
-              off = 1;
-              break;
-          }
-        }
+        const int64_t off = ref::resize::NearestOffset(nearest_, t, scale);
         m->lo[o] = m->hi[o] = clamp(ib + off);
         m->w[o] = 0;
       } else {

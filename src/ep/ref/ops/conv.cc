@@ -78,15 +78,7 @@ class ConvKernel : public OpKernel {
     nn::ToAcc(w.data<T>(), w.numel(), wa.data());
     std::vector<A> bias(static_cast<size_t>(m), A(0));
     if (b) nn::ToAcc(b->data<T>(), m, bias.data());
-    // Kernel offsets (dilated) per kernel element and dim.
-    std::vector<int64_t> koff(static_cast<size_t>(ksize) * nd);
-    {
-      std::vector<int64_t> kidx(nd, 0);
-      for (int64_t k = 0; k < ksize; ++k) {
-        for (size_t d = 0; d < nd; ++d) koff[k * nd + d] = kidx[d] * win.dilations[d];
-        nn::NextIndex(kidx, win.kernel);
-      }
-    }
+    const std::vector<int64_t> koff = nn::KernelOffsets(win);
     const int64_t chunk = std::max<int64_t>(
         1, std::min<int64_t>(out_size, (int64_t{1} << 20) / std::max<int64_t>(rows, 1)));
     std::vector<A> xa(static_cast<size_t>(c * in_size));
@@ -100,11 +92,7 @@ class ConvKernel : public OpKernel {
       std::vector<int64_t> oidx(nd, 0);
       for (int64_t j0 = 0; j0 < out_size; j0 += chunk) {
         const int64_t cols = std::min(chunk, out_size - j0);
-        for (int64_t j = 0; j < cols; ++j) {
-          for (size_t d = 0; d < nd; ++d)
-            base[j * nd + d] = oidx[d] * win.strides[d] - win.pad_begin[d];
-          nn::NextIndex(oidx, win.out);
-        }
+        nn::WindowOrigins(win, win.out, cols, oidx, base.data());
         for (int64_t g = 0; g < group_; ++g) {
           const A* xg = xa.data() + g * cg * in_size;
           for (int64_t ci = 0; ci < cg; ++ci) {
@@ -112,18 +100,8 @@ class ConvKernel : public OpKernel {
               A* crow = col.data() + (ci * ksize + k) * cols;
               const int64_t* ko = koff.data() + k * nd;
               for (int64_t j = 0; j < cols; ++j) {
-                const int64_t* bs = base.data() + j * nd;
-                int64_t lin = 0;
-                bool inside = true;
-                for (size_t d = 0; d < nd; ++d) {
-                  const int64_t p = bs[d] + ko[d];
-                  if (p < 0 || p >= win.in[d]) {
-                    inside = false;
-                    break;
-                  }
-                  lin = lin * win.in[d] + p;
-                }
-                crow[j] = inside ? xg[ci * in_size + lin] : A(0);
+                const int64_t lin = nn::LinearInside(base.data() + j * nd, ko, win.in);
+                crow[j] = lin >= 0 ? xg[ci * in_size + lin] : A(0);
               }
             }
           }

@@ -145,14 +145,7 @@ class ConvTransposeKernel : public OpKernel {
         for (int64_t r = 0; r < rows; ++r)
           wt[(g * rows + r) * cg + ci] =
               static_cast<A>(static_cast<AccT<T>>(pw[(g * cg + ci) * rows + r]));
-    std::vector<int64_t> koff(static_cast<size_t>(ksize) * nd);
-    {
-      std::vector<int64_t> kidx(nd, 0);
-      for (int64_t k = 0; k < ksize; ++k) {
-        for (size_t d = 0; d < nd; ++d) koff[k * nd + d] = kidx[d] * win.dilations[d];
-        nn::NextIndex(kidx, win.kernel);
-      }
-    }
+    const std::vector<int64_t> koff = nn::KernelOffsets(win);
     const int64_t chunk = std::max<int64_t>(
         1, std::min<int64_t>(in_size, (int64_t{1} << 20) / std::max<int64_t>(rows, 1)));
     std::vector<A> xa(static_cast<size_t>(c * in_size));
@@ -169,11 +162,7 @@ class ConvTransposeKernel : public OpKernel {
       std::vector<int64_t> iidx(nd, 0);
       for (int64_t j0 = 0; j0 < in_size; j0 += chunk) {
         const int64_t cols = std::min(chunk, in_size - j0);
-        for (int64_t j = 0; j < cols; ++j) {
-          for (size_t d = 0; d < nd; ++d)
-            base[j * nd + d] = iidx[d] * win.strides[d] - win.pad_begin[d];
-          nn::NextIndex(iidx, win.in);
-        }
+        nn::WindowOrigins(win, win.in, cols, iidx, base.data());
         for (int64_t g = 0; g < group_; ++g) {
           std::fill(col.begin(), col.begin() + rows * cols, A(0));
           nn::GemmAcc<A>(rows, cols, cg, wt.data() + g * rows * cg, cg,
@@ -183,18 +172,8 @@ class ConvTransposeKernel : public OpKernel {
             const int64_t* ko = koff.data() + k * nd;
             A* dst = acc.data() + (g * mg + mi) * out_size;
             for (int64_t j = 0; j < cols; ++j) {
-              const int64_t* bs = base.data() + j * nd;
-              int64_t lin = 0;
-              bool inside = true;
-              for (size_t d = 0; d < nd; ++d) {
-                const int64_t p = bs[d] + ko[d];
-                if (p < 0 || p >= win.out[d]) {
-                  inside = false;
-                  break;
-                }
-                lin = lin * win.out[d] + p;
-              }
-              if (inside) dst[lin] += col[r * cols + j];
+              const int64_t lin = nn::LinearInside(base.data() + j * nd, ko, win.out);
+              if (lin >= 0) dst[lin] += col[r * cols + j];
             }
           }
         }

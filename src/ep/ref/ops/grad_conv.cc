@@ -72,21 +72,12 @@ class ConvGradKernel : public OpKernel {
     const int64_t rows = cg * ksize;
     // tap[k * cols + j]: offset inside one input channel read by kernel tap k at output j, or -1.
     std::vector<int64_t> tap(static_cast<size_t>(ksize * cols));
-    std::vector<int64_t> kidx(nd, 0);
-    for (int64_t k = 0; k < ksize; ++k) {
-      std::vector<int64_t> oidx(nd, 0);
-      for (int64_t j = 0; j < cols; ++j) {
-        int64_t lin = 0;
-        for (size_t d = 0; d < nd && lin >= 0; ++d) {
-          const int64_t p =
-              oidx[d] * win.strides[d] - win.pad_begin[d] + kidx[d] * win.dilations[d];
-          lin = (p < 0 || p >= win.in[d]) ? -1 : lin * win.in[d] + p;
-        }
-        tap[k * cols + j] = lin;
-        nn::NextIndex(oidx, win.out);
-      }
-      nn::NextIndex(kidx, win.kernel);
-    }
+    const std::vector<int64_t> koff = nn::KernelOffsets(win);
+    std::vector<int64_t> base(static_cast<size_t>(cols) * nd), oidx(nd, 0);
+    nn::WindowOrigins(win, win.out, cols, oidx, base.data());
+    for (int64_t k = 0; k < ksize; ++k)
+      for (int64_t j = 0; j < cols; ++j)
+        tap[k * cols + j] = nn::LinearInside(base.data() + j * nd, koff.data() + k * nd, win.in);
     std::vector<T> col(static_cast<size_t>(rows * cols));
     T* pdw = dw ? dw->data<T>() : nullptr;
     T* pdx = dx ? dx->data<T>() : nullptr;

@@ -8,21 +8,14 @@
 #include <limits>
 
 #include "ep/ref/nn_util.h"
+#include "ep/ref/resize_coords.h"
 
 namespace tern::ref {
 namespace {
 
 enum class Mode { kNearest, kLinear, kCubic };
-enum class Ctm {
-  kHalfPixel,
-  kHalfPixelSymmetric,
-  kPytorchHalfPixel,
-  kAlignCorners,
-  kAsymmetric,
-  kTfHalfPixelForNn,
-  kTfCropAndResize
-};
-enum class Nearest { kRoundPreferFloor, kRoundPreferCeil, kFloor, kCeil, kSimple };
+using resize::Ctm;
+using resize::Nearest;
 enum class Policy { kStretch, kNotLarger, kNotSmaller };
 
 struct Tap {
@@ -63,33 +56,11 @@ class ResizeKernel : public OpKernel {
       return Status::Ok();
     }
     const std::string ctm = info.GetString("coordinate_transformation_mode", "half_pixel");
-    if (ctm == "half_pixel")
-      ctm_ = Ctm::kHalfPixel;
-    else if (ctm == "half_pixel_symmetric")
-      ctm_ = Ctm::kHalfPixelSymmetric;
-    else if (ctm == "pytorch_half_pixel")
-      ctm_ = Ctm::kPytorchHalfPixel;
-    else if (ctm == "align_corners")
-      ctm_ = Ctm::kAlignCorners;
-    else if (ctm == "asymmetric")
-      ctm_ = Ctm::kAsymmetric;
-    else if (ctm == "tf_half_pixel_for_nn")
-      ctm_ = Ctm::kTfHalfPixelForNn;
-    else if (ctm == "tf_crop_and_resize")
-      ctm_ = Ctm::kTfCropAndResize;
-    else
+    if (!resize::ParseCtm(ctm, &ctm_))
       return info.Error(StatusCode::kInvalidModel,
                         "unknown coordinate_transformation_mode '" + ctm + "'");
     const std::string nm = info.GetString("nearest_mode", "round_prefer_floor");
-    if (nm == "round_prefer_floor")
-      nearest_ = Nearest::kRoundPreferFloor;
-    else if (nm == "round_prefer_ceil")
-      nearest_ = Nearest::kRoundPreferCeil;
-    else if (nm == "floor")
-      nearest_ = Nearest::kFloor;
-    else if (nm == "ceil")
-      nearest_ = Nearest::kCeil;
-    else
+    if (!resize::ParseNearest(nm, &nearest_))
       return info.Error(StatusCode::kInvalidModel, "unknown nearest_mode '" + nm + "'");
     cubic_a_ = info.GetFloat("cubic_coeff_a", -0.75f);
     exclude_outside_ = info.GetInt("exclude_outside", 0) != 0;
@@ -274,35 +245,6 @@ class ResizeKernel : public OpKernel {
     return Status::Ok();
   }
 
-  double Transform(double xo, int64_t in, int64_t out_int, double scale, double start,
-                   double end) const {
-    const double out_w = scale * static_cast<double>(in);
-    switch (ctm_) {
-      case Ctm::kHalfPixel:
-        return (xo + 0.5) / scale - 0.5;
-      case Ctm::kHalfPixelSymmetric: {
-        const double adj = static_cast<double>(out_int) / out_w;
-        const double center = static_cast<double>(in) / 2;
-        return center * (1 - adj) + (xo + 0.5) / scale - 0.5;
-      }
-      case Ctm::kPytorchHalfPixel:
-        return out_w == 1 ? -0.5 : (xo + 0.5) / scale - 0.5;
-      case Ctm::kAlignCorners:
-        return out_w == 1 ? 0.0 : xo * static_cast<double>(in - 1) / (out_w - 1);
-      case Ctm::kAsymmetric:
-        return xo / scale;
-      case Ctm::kTfHalfPixelForNn:
-        return (xo + 0.5) / scale;
-      case Ctm::kTfCropAndResize:
-        if (out_int == 1)
-          return (end - start) * static_cast<double>(in - 1) / 2 +
-                 start * static_cast<double>(in - 1);
-        return xo * (end - start) * static_cast<double>(in - 1) / (out_w - 1) +
-               start * static_cast<double>(in - 1);
-    }
-    return 0;
-  }
-
   void BuildAxis(int64_t in, int64_t out, double scale, double start, double end,
                  AxisTaps* a) const {
     a->taps.assign(static_cast<size_t>(out), {});
@@ -314,7 +256,7 @@ class ResizeKernel : public OpKernel {
         taps.push_back({o, 1.0});
         continue;
       }
-      double xo = Transform(static_cast<double>(o), in, out, scale, start, end);
+      double xo = resize::InputCoordinate(ctm_, static_cast<double>(o), in, out, scale, start, end);
       if (ctm_ == Ctm::kTfCropAndResize &&
           (xo < 0 || xo > static_cast<double>(in - 1) || !std::isfinite(xo))) {
         a->outside[o] = true;
@@ -328,26 +270,7 @@ class ResizeKernel : public OpKernel {
       const int64_t ib = static_cast<int64_t>(base);
       std::vector<std::pair<int64_t, double>> raw;  // (offset from base, weight)
       if (mode_ == Mode::kNearest) {
-        int64_t off = 0;
-        if (t != 0) {
-          switch (nearest_) {
-            case Nearest::kRoundPreferFloor:
-              off = t > 0.5 ? 1 : 0;
-              break;
-            case Nearest::kRoundPreferCeil:
-              off = t >= 0.5 ? 1 : 0;
-              break;
-            case Nearest::kFloor:
-              off = 0;
-              break;
-            case Nearest::kCeil:
-              off = 1;
-              break;
-            case Nearest::kSimple:
-              off = scale < 1 ? 1 : 0;
-              break;
-          }
-        }
+        const int64_t off = resize::NearestOffset(nearest_, t, scale);
         raw.push_back({off, 1.0});
       } else {
         const double s = antialias_ ? std::min(scale, 1.0) : 1.0;
