@@ -10,6 +10,9 @@ namespace tern::cpu {
 namespace {
 constexpr size_t kMcRows = 96;   ///< rows of A packed per block (multiple of every MR we use)
 constexpr size_t kNcCols = 512;  ///< columns of B packed per block
+/// Below this many flops (tens of microseconds of one core) waking the other threads costs more
+/// than it saves.
+constexpr double kMinParallelFlops = 2e6;
 
 size_t RoundUp(size_t x, size_t m) { return (x + m - 1) / m * m; }
 
@@ -32,7 +35,7 @@ void PackBPanels(float* dst, const float* b, size_t n, size_t ldb, bool trans, s
     if (!trans && j0 + p + nr <= n) {
       // A full panel of a row-major B: kc contiguous row pieces.
       for (size_t k = 0; k < kc; ++k, dst += nr)
-        std::memcpy(dst, b + (k0 + k) * ldb + j0 + p, nr * sizeof(float));
+        CopyPanelRow(dst, b + (k0 + k) * ldb + j0 + p, nr);
       continue;
     }
     for (size_t k = 0; k < kc; ++k) {
@@ -80,6 +83,30 @@ void RunRegion(const GemmProblem& p, const F32GemmUkernelInfo& uk, size_t r0, si
     const size_t nc_pad = RoundUp(nc, nr);
     for (size_t k0 = 0; k0 < p.k; k0 += kKc) {
       const size_t kc = std::min(kKc, p.k - k0);
+      if (!p.b_packed && r1 - r0 <= mc_max) {
+        // One A block: pack each B micro-panel right before the microkernels use it, so it is
+        // still in L1 (packing the whole kc x nc block first pushes it out to L2 or memory).
+        if (s.b.size < kc * nr) s.b.Resize(kKc * nr);
+        const float* a_block = nullptr;
+        if (p.a_packed) {
+          a_block = p.a_packed->data.data() + k0 * m_pad + (r0 / mr) * kc * mr;
+        } else {
+          if (s.a.size < kc * RoundUp(r1 - r0, mr)) s.a.Resize(kKc * mc_max);
+          PackAPanels(s.a.data(), p.a, p.m, p.lda, p.a_trans, r0, r1 - r0, k0, kc, mr);
+          a_block = s.a.data();
+        }
+        for (size_t jp = 0; jp < nc; jp += nr) {
+          const size_t nv = std::min(nr, nc - jp);
+          if (p.b_pack)
+            (*p.b_pack)(s.b.data(), k0, kc, jc + jp, nv);
+          else
+            PackBPanels(s.b.data(), p.b, p.n, p.ldb, p.b_trans, jc + jp, nv, k0, kc, nr);
+          for (size_t ip = 0; ip < r1 - r0; ip += mr)
+            uk.fn(kc, a_block + (ip / mr) * kc * mr, s.b.data(), p.c + (r0 + ip) * p.ldc + jc + jp,
+                  p.ldc, std::min(mr, r1 - r0 - ip), nv, k0 > 0);
+        }
+        continue;
+      }
       const float* b_block;
       if (p.b_packed) {
         b_block = p.b_packed->data.data() + k0 * n_pad + (jc / nr) * kc * nr;
@@ -173,7 +200,7 @@ void RunGemm(const GemmProblem& p, const F32GemmUkernelInfo& uk, ThreadPool* poo
   const int threads = pool ? pool->threads() : 1;
   // Small problems are not worth waking threads for.
   const double flops = 2.0 * double(p.m) * double(p.n) * double(p.k);
-  if (threads <= 1 || flops < 2e5 || (m_tiles < 2 && n_tiles < 2)) {
+  if (threads <= 1 || flops < kMinParallelFlops || (m_tiles < 2 && n_tiles < 2)) {
     RunRegion(p, uk, 0, p.m, 0, p.n);
     return;
   }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -24,6 +25,24 @@ struct Epilogue {
   float alpha = 0;  ///< Clip min, LeakyRelu alpha, HardSigmoid alpha
   float beta = 0;   ///< Clip max, HardSigmoid beta
 };
+
+/// Copies one row of a B micro-panel (nr floats). The usual widths get a constant-size copy the
+/// compiler inlines; a variable-size memcpy is a library call per 16 floats.
+inline void CopyPanelRow(float* dst, const float* src, size_t nr) {
+  switch (nr) {
+    case 8:
+      std::memcpy(dst, src, 8 * sizeof(float));
+      break;
+    case 16:
+      std::memcpy(dst, src, 16 * sizeof(float));
+      break;
+    case 32:
+      std::memcpy(dst, src, 32 * sizeof(float));
+      break;
+    default:
+      std::memcpy(dst, src, nr * sizeof(float));
+  }
+}
 
 /// Applies the activation of `e` to n values in place.
 void ApplyActivation(float* x, size_t n, const Epilogue& e);
