@@ -34,8 +34,7 @@ void PackBPanels(float* dst, const float* b, size_t n, size_t ldb, bool trans, s
   for (size_t p = 0; p < cols; p += nr) {
     if (!trans && j0 + p + nr <= n) {
       // A full panel of a row-major B: kc contiguous row pieces.
-      for (size_t k = 0; k < kc; ++k, dst += nr)
-        CopyPanelRow(dst, b + (k0 + k) * ldb + j0 + p, nr);
+      for (size_t k = 0; k < kc; ++k, dst += nr) CopyPanelRow(dst, b + (k0 + k) * ldb + j0 + p, nr);
       continue;
     }
     for (size_t k = 0; k < kc; ++k) {
