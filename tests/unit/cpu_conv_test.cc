@@ -55,6 +55,13 @@ TEST(CpuConv, MatchesRef) {
        {1, 32, 20, 45},
        {40, 32, 3, 3},
        {Ints("pads", {1, 1, 1, 1})}},
+      // Stride 1 along x: interior panels are read in place (ukernel "indirect"), the others
+      // packed; rows wider than one and several panels, with and without x padding.
+      {"in place 3x1 unpadded", {1, 8, 10, 37}, {6, 8, 3, 1}, {}},
+      {"in place stride 2x1 dilated",
+       {1, 4, 12, 40},
+       {8, 4, 3, 3},
+       {Ints("strides", {2, 1}), Ints("dilations", {1, 2}), Ints("pads", {1, 2, 1, 2})}},
       {"grouped", {2, 6, 8, 7}, {9, 2, 3, 3}, {Int("group", 3), Ints("pads", {1, 0, 1, 0})}},
       {"grouped pointwise", {1, 8, 5, 5}, {4, 4, 1, 1}, {Int("group", 2)}},
       {"depthwise 3x3", {1, 7, 9, 11}, {7, 1, 3, 3}, {Int("group", 7), Ints("pads", {1, 1, 1, 1})}},

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 namespace tern::cpu {
 
@@ -50,6 +51,7 @@ void PackBPanels(float* dst, const float* b, size_t n, size_t ldb, bool trans, s
 
 struct Scratch {
   AlignedFloats a, b;
+  std::vector<ptrdiff_t> koff;  ///< row offsets of a strided B read in place
 };
 thread_local Scratch t_scratch;
 
@@ -94,15 +96,39 @@ void RunRegion(const GemmProblem& p, const F32GemmUkernelInfo& uk, size_t r0, si
           PackAPanels(s.a.data(), p.a, p.m, p.lda, p.a_trans, r0, r1 - r0, k0, kc, mr);
           a_block = s.a.data();
         }
+        // A full panel of a row-major B, or one the packer says is contiguous in memory, is
+        // read in place by the indirect microkernel: no copy at all.
+        const bool strided = !p.b_pack && !p.b_trans;
+        if (strided) {
+          s.koff.resize(kc);
+          for (size_t k = 0; k < kc; ++k) s.koff[k] = static_cast<ptrdiff_t>((k0 + k) * p.ldb);
+        }
         for (size_t jp = 0; jp < nc; jp += nr) {
           const size_t nv = std::min(nr, nc - jp);
-          if (p.b_pack)
-            (*p.b_pack)(s.b.data(), k0, kc, jc + jp, nv);
-          else
-            PackBPanels(s.b.data(), p.b, p.n, p.ldb, p.b_trans, jc + jp, nv, k0, kc, nr);
-          for (size_t ip = 0; ip < r1 - r0; ip += mr)
-            uk.fn(kc, a_block + (ip / mr) * kc * mr, s.b.data(), p.c + (r0 + ip) * p.ldc + jc + jp,
-                  p.ldc, std::min(mr, r1 - r0 - ip), nv, k0 > 0);
+          const float* direct = nullptr;
+          const ptrdiff_t* koff = nullptr;
+          if (nv == nr && strided) {
+            direct = p.b + jc + jp;
+            koff = s.koff.data();
+          } else if (nv == nr && p.b_direct) {
+            direct = (*p.b_direct)(jc + jp);
+            koff = p.b_koff + k0;
+          }
+          if (!direct) {
+            if (p.b_pack)
+              (*p.b_pack)(s.b.data(), k0, kc, jc + jp, nv);
+            else
+              PackBPanels(s.b.data(), p.b, p.n, p.ldb, p.b_trans, jc + jp, nv, k0, kc, nr);
+          }
+          for (size_t ip = 0; ip < r1 - r0; ip += mr) {
+            const float* ap = a_block + (ip / mr) * kc * mr;
+            float* cp = p.c + (r0 + ip) * p.ldc + jc + jp;
+            const size_t mv = std::min(mr, r1 - r0 - ip);
+            if (direct)
+              uk.indirect(kc, ap, direct, koff, cp, p.ldc, mv, nv, k0 > 0);
+            else
+              uk.fn(kc, ap, s.b.data(), cp, p.ldc, mv, nv, k0 > 0);
+          }
         }
         continue;
       }

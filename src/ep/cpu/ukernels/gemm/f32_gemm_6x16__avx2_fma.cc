@@ -8,8 +8,12 @@
 
 namespace tern::cpu {
 
-void f32_gemm_6x16__avx2_fma(size_t kc, const float* a, const float* b, float* c, size_t ldc,
-                             size_t m, size_t n, bool accumulate) {
+namespace {
+
+// kIndirect false: B is a packed panel (row k at b + k*NR); true: row k is at b + koff[k].
+template <bool kIndirect>
+inline void Kernel(size_t kc, const float* a, const float* b, const ptrdiff_t* koff, float* c,
+                   size_t ldc, size_t m, size_t n, bool accumulate) {
   constexpr size_t MR = 6, NR = 16;
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
@@ -18,8 +22,9 @@ void f32_gemm_6x16__avx2_fma(size_t kc, const float* a, const float* b, float* c
   __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
   __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
   for (size_t k = 0; k < kc; ++k) {
-    const __m256 b0 = _mm256_loadu_ps(b);
-    const __m256 b1 = _mm256_loadu_ps(b + 8);
+    const float* bk = kIndirect ? b + koff[k] : b;
+    const __m256 b0 = _mm256_loadu_ps(bk);
+    const __m256 b1 = _mm256_loadu_ps(bk + 8);
     __m256 ai = _mm256_broadcast_ss(a + 0);
     c00 = _mm256_fmadd_ps(ai, b0, c00);
     c01 = _mm256_fmadd_ps(ai, b1, c01);
@@ -39,7 +44,7 @@ void f32_gemm_6x16__avx2_fma(size_t kc, const float* a, const float* b, float* c
     c50 = _mm256_fmadd_ps(ai, b0, c50);
     c51 = _mm256_fmadd_ps(ai, b1, c51);
     a += MR;
-    b += NR;
+    if (!kIndirect) b += NR;
   }
   const __m256 rows[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21},
                               {c30, c31}, {c40, c41}, {c50, c51}};
@@ -62,7 +67,21 @@ void f32_gemm_6x16__avx2_fma(size_t kc, const float* a, const float* b, float* c
     _mm256_store_ps(tile[i] + 8, rows[i][1]);
   }
   for (size_t i = 0; i < m; ++i)
-    for (size_t j = 0; j < n; ++j) c[i * ldc + j] = (accumulate ? c[i * ldc + j] : 0.0f) + tile[i][j];
+    for (size_t j = 0; j < n; ++j)
+      c[i * ldc + j] = (accumulate ? c[i * ldc + j] : 0.0f) + tile[i][j];
+}
+
+}  // namespace
+
+void f32_gemm_6x16__avx2_fma(size_t kc, const float* a, const float* b, float* c, size_t ldc,
+                             size_t m, size_t n, bool accumulate) {
+  Kernel<false>(kc, a, b, nullptr, c, ldc, m, n, accumulate);
+}
+
+void f32_gemm_6x16__avx2_fma_indirect(size_t kc, const float* a, const float* b,
+                                      const ptrdiff_t* koff, float* c, size_t ldc, size_t m,
+                                      size_t n, bool accumulate) {
+  Kernel<true>(kc, a, b, koff, c, ldc, m, n, accumulate);
 }
 
 }  // namespace tern::cpu
