@@ -62,6 +62,7 @@ TEST(CpuConv, MatchesRef) {
        {1, 4, 12, 40},
        {8, 4, 3, 3},
        {Ints("strides", {2, 1}), Ints("dilations", {1, 2}), Ints("pads", {1, 2, 1, 2})}},
+      {"in place asymmetric pads", {2, 3, 9, 30}, {5, 3, 3, 3}, {Ints("pads", {0, 2, 3, 1})}},
       {"grouped", {2, 6, 8, 7}, {9, 2, 3, 3}, {Int("group", 3), Ints("pads", {1, 0, 1, 0})}},
       {"grouped pointwise", {1, 8, 5, 5}, {4, 4, 1, 1}, {Int("group", 2)}},
       {"depthwise 3x3", {1, 7, 9, 11}, {7, 1, 3, 3}, {Int("group", 7), Ints("pads", {1, 1, 1, 1})}},

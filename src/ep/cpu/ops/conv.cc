@@ -35,6 +35,8 @@ struct GemvScratch {
 thread_local GemvScratch t_gemv;
 /// K row offsets of the in-place (stride-1) GEMM path; only grows.
 thread_local std::vector<ptrdiff_t> t_koff;
+/// Zero-padded copy of X for the in-place GEMM path; only grows.
+thread_local std::vector<float> t_padded_x;
 
 // Concrete geometry of one run (2-D; 1-D has h = oh = kh = 1).
 struct ConvShape {
@@ -307,8 +309,36 @@ Status ConvKernel::Compute(KernelContext& ctx) const {
 }
 
 void ConvKernel::RunGemmConv(KernelContext& ctx, const float* x, const float* w, const float* bias,
-                             const ConvShape& s, float* y) const {
+                             const ConvShape& shape, float* y) const {
   const F32GemmUkernelInfo& uk = GemmUkernel();
+  // A padded stride-1 (along x) conv whose rows hold at least one panel first copies X into a
+  // zero-padded scratch: then every panel within one output row is read in place, and copying
+  // the input once costs less than packing its KH*KW-fold patches at the borders.
+  ConvShape s = shape;
+  const bool padded = shape.sw == 1 && shape.ow >= static_cast<int64_t>(uk.nr) &&
+                      (shape.kh > 1 || shape.kw > 1) &&
+                      (shape.pt > 0 || shape.pl > 0 ||
+                       (shape.oh - 1) * shape.sh + (shape.kh - 1) * shape.dh >= shape.h ||
+                       shape.ow + (shape.kw - 1) * shape.dw > shape.w);
+  if (padded) {
+    s.h = (shape.oh - 1) * shape.sh + (shape.kh - 1) * shape.dh + 1;
+    s.w = shape.ow + (shape.kw - 1) * shape.dw;
+    s.pt = s.pl = 0;
+    std::vector<float>& buf = t_padded_x;
+    buf.assign(static_cast<size_t>(s.n * s.c * s.h * s.w), 0.0f);
+    for (int64_t plane = 0; plane < s.n * s.c; ++plane)
+      for (int64_t r = 0; r < s.h; ++r) {
+        const int64_t iy = r - shape.pt;
+        if (iy < 0 || iy >= shape.h) continue;
+        const int64_t c0 = std::max<int64_t>(0, shape.pl);
+        const int64_t cols = std::min(shape.w, s.w - c0);
+        if (cols > 0)
+          std::memcpy(buf.data() + (plane * s.h + r) * s.w + c0,
+                      x + (plane * shape.h + iy) * shape.w,
+                      static_cast<size_t>(cols) * sizeof(float));
+      }
+    x = buf.data();
+  }
   const int64_t cg = s.c / group_, mg = s.m / group_;
   const int64_t kdim = cg * s.kh * s.kw, out_plane = s.oh * s.ow, in_plane = s.h * s.w;
   const bool pointwise = s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && s.pt == 0 &&
