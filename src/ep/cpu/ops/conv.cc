@@ -37,6 +37,8 @@ thread_local GemvScratch t_gemv;
 thread_local std::vector<ptrdiff_t> t_koff;
 /// Zero-padded copy of X for the in-place GEMM path; only grows.
 thread_local std::vector<float> t_padded_x;
+/// Output over the padded width for the "wide" in-place path; only grows.
+thread_local std::vector<float> t_wide_y;
 
 // Concrete geometry of one run (2-D; 1-D has h = oh = kh = 1).
 struct ConvShape {
@@ -311,18 +313,25 @@ Status ConvKernel::Compute(KernelContext& ctx) const {
 void ConvKernel::RunGemmConv(KernelContext& ctx, const float* x, const float* w, const float* bias,
                              const ConvShape& shape, float* y) const {
   const F32GemmUkernelInfo& uk = GemmUkernel();
-  // A padded stride-1 (along x) conv whose rows hold at least one panel first copies X into a
-  // zero-padded scratch: then every panel within one output row is read in place, and copying
-  // the input once costs less than packing its KH*KW-fold patches at the borders.
+  // Stride-1 (along x) convs read their panels in place from X, through a zero-padded copy of
+  // X when the conv is padded (copying the input once costs less than packing its KH*KW-fold
+  // patches at the borders):
+  //  - rows of at least one panel: every panel within one output row is read in place;
+  //  - stride 1 both ways with rows that do not split into panels ("wide"): the output is
+  //    computed over the full padded width, so output position (oy, ox) is flat index
+  //    oy*W' + ox and any NR consecutive positions read NR consecutive floats; the KW-1 extra
+  //    columns per row are computed into a scratch and dropped.
+  const int64_t nr = static_cast<int64_t>(uk.nr);
+  const int64_t hp = (shape.oh - 1) * shape.sh + (shape.kh - 1) * shape.dh + 1;
+  const int64_t wp = shape.ow + (shape.kw - 1) * shape.dw;
+  const bool stride1 = shape.sw == 1 && (shape.kh > 1 || shape.kw > 1);
+  const bool needs_pad = shape.pt > 0 || shape.pl > 0 || hp > shape.h || wp > shape.w;
+  const bool wide = stride1 && shape.sh == 1 && shape.ow % nr != 0 && shape.oh * wp >= nr;
+  const bool padded = stride1 && needs_pad && (wide || shape.ow >= nr);
   ConvShape s = shape;
-  const bool padded = shape.sw == 1 && shape.ow >= static_cast<int64_t>(uk.nr) &&
-                      (shape.kh > 1 || shape.kw > 1) &&
-                      (shape.pt > 0 || shape.pl > 0 ||
-                       (shape.oh - 1) * shape.sh + (shape.kh - 1) * shape.dh >= shape.h ||
-                       shape.ow + (shape.kw - 1) * shape.dw > shape.w);
   if (padded) {
-    s.h = (shape.oh - 1) * shape.sh + (shape.kh - 1) * shape.dh + 1;
-    s.w = shape.ow + (shape.kw - 1) * shape.dw;
+    s.h = hp;
+    s.w = wp;
     s.pt = s.pl = 0;
     std::vector<float>& buf = t_padded_x;
     buf.assign(static_cast<size_t>(s.n * s.c * s.h * s.w), 0.0f);
@@ -338,6 +347,13 @@ void ConvKernel::RunGemmConv(KernelContext& ctx, const float* x, const float* w,
                       static_cast<size_t>(cols) * sizeof(float));
       }
     x = buf.data();
+  }
+  float* const y_out = y;
+  if (wide) {
+    s.ow = s.w;  // == wp: unpadded stride-1 convs have W == OW + (KW-1)*DW
+    std::vector<float>& buf = t_wide_y;
+    buf.resize(static_cast<size_t>(s.n * s.m * s.oh * s.ow));
+    y = buf.data();
   }
   const int64_t cg = s.c / group_, mg = s.m / group_;
   const int64_t kdim = cg * s.kh * s.kw, out_plane = s.oh * s.ow, in_plane = s.h * s.w;
@@ -369,8 +385,8 @@ void ConvKernel::RunGemmConv(KernelContext& ctx, const float* x, const float* w,
       const PackBFn pack_fn = std::cref(packer);  // a reference: no allocation
       // Stride 1 along x: a panel of NR outputs on one output row whose window is inside the
       // image reads each K row (ci, ky, kx) as NR consecutive input floats, in place.
-      const size_t nr = uk.nr;
       auto direct = [&](size_t j0) -> const float* {
+        if (wide) return xg + j0;  // a full panel's reads stay inside the group's planes
         const int64_t oy = static_cast<int64_t>(j0) / s.ow, ox = static_cast<int64_t>(j0) % s.ow;
         const int64_t iy = oy * s.sh - s.pt, ix = ox - s.pl, n = static_cast<int64_t>(nr);
         if (ox + n > s.ow || iy < 0 || iy + (s.kh - 1) * s.dh >= s.h || ix < 0 ||
@@ -396,6 +412,11 @@ void ConvKernel::RunGemmConv(KernelContext& ctx, const float* x, const float* w,
       p.epilogue.bias_per_row = true;
       RunGemm(p, uk, ctx.thread_pool());
     }
+  }
+  if (wide) {
+    for (int64_t row = 0; row < s.n * s.m * s.oh; ++row)
+      std::memcpy(y_out + row * shape.ow, y + row * s.ow,
+                  static_cast<size_t>(shape.ow) * sizeof(float));
   }
 }
 
