@@ -55,6 +55,14 @@ TEST(CpuConv, MatchesRef) {
        {1, 32, 20, 45},
        {40, 32, 3, 3},
        {Ints("pads", {1, 1, 1, 1})}},
+      // Stride 1 along x: interior panels are read in place (ukernel "indirect"), the others
+      // packed; rows wider than one and several panels, with and without x padding.
+      {"in place 3x1 unpadded", {1, 8, 10, 37}, {6, 8, 3, 1}, {}},
+      {"in place stride 2x1 dilated",
+       {1, 4, 12, 40},
+       {8, 4, 3, 3},
+       {Ints("strides", {2, 1}), Ints("dilations", {1, 2}), Ints("pads", {1, 2, 1, 2})}},
+      {"in place asymmetric pads", {2, 3, 9, 30}, {5, 3, 3, 3}, {Ints("pads", {0, 2, 3, 1})}},
       {"grouped", {2, 6, 8, 7}, {9, 2, 3, 3}, {Int("group", 3), Ints("pads", {1, 0, 1, 0})}},
       {"grouped pointwise", {1, 8, 5, 5}, {4, 4, 1, 1}, {Int("group", 2)}},
       {"depthwise 3x3", {1, 7, 9, 11}, {7, 1, 3, 3}, {Int("group", 7), Ints("pads", {1, 1, 1, 1})}},
@@ -66,6 +74,36 @@ TEST(CpuConv, MatchesRef) {
        {1, 4, 9, 53},
        {4, 1, 3, 3},
        {Int("group", 4), Ints("strides", {2, 2}), Ints("pads", {1, 1, 1, 1})}},
+      // Row widths at, below, above and not divisible by the AVX2 kernel's 8- and 32-column
+      // blocks (40 and 20 are PP-OCR's 5x5 layers).
+      {"depthwise 5x5 width 40",
+       {1, 3, 7, 40},
+       {3, 1, 5, 5},
+       {Int("group", 3), Ints("pads", {2, 2, 2, 2})}},
+      {"depthwise 5x5 width 20",
+       {1, 2, 6, 20},
+       {2, 1, 5, 5},
+       {Int("group", 2), Ints("pads", {2, 2, 2, 2})}},
+      {"depthwise width 32",
+       {1, 2, 5, 32},
+       {2, 1, 3, 3},
+       {Int("group", 2), Ints("pads", {1, 1, 1, 1})}},
+      {"depthwise width 33",
+       {1, 2, 5, 33},
+       {2, 1, 3, 3},
+       {Int("group", 2), Ints("pads", {1, 1, 1, 1})}},
+      {"depthwise width 7",
+       {1, 2, 5, 7},
+       {2, 1, 3, 3},
+       {Int("group", 2), Ints("pads", {1, 1, 1, 1})}},
+      {"depthwise width 8 stride 2",
+       {1, 2, 9, 16},
+       {2, 1, 3, 3},
+       {Int("group", 2), Ints("strides", {2, 2}), Ints("pads", {1, 1, 1, 1})}},
+      {"depthwise width 65 stride 2 no pad",
+       {1, 2, 9, 131},
+       {2, 1, 3, 3},
+       {Int("group", 2), Ints("strides", {2, 2})}},
       {"depthwise 5x5 stride 2 SAME_LOWER",
        {1, 3, 20, 40},
        {3, 1, 5, 5},
@@ -93,7 +131,10 @@ TEST(CpuConv, MatchesRef) {
       {"1-D 5 positions grouped", {2, 8, 5}, {6, 4, 3}, {Int("group", 2), Ints("pads", {1, 1})}},
       {"1-D 9 positions (GEMM path)", {1, 3, 11}, {5, 3, 3}, {}},
       {"1-D 4 positions pad", {1, 129, 4}, {128, 129, 3}, {Ints("pads", {1, 1})}},
-      {"1-D 2 positions stride", {2, 13, 4}, {9, 13, 3}, {Ints("strides", {2}), Ints("pads", {1, 1})}},
+      {"1-D 2 positions stride",
+       {2, 13, 4},
+       {9, 13, 3},
+       {Ints("strides", {2}), Ints("pads", {1, 1})}},
       {"1-D 1 position", {1, 33, 1}, {17, 33, 1}, {}},
       {"1-D 3 positions grouped dilated",
        {1, 6, 9},
@@ -101,7 +142,12 @@ TEST(CpuConv, MatchesRef) {
        {Int("group", 2), Ints("dilations", {2}), Ints("pads", {0, 1})},
        false},
       {"run-time weights", {1, 3, 9, 8}, {5, 3, 3, 3}, {Ints("pads", {1, 1, 1, 1})}, true, false},
-      {"1-D run-time weights, few positions", {1, 5, 4}, {7, 5, 3}, {Ints("pads", {1, 1})}, true, false},
+      {"1-D run-time weights, few positions",
+       {1, 5, 4},
+       {7, 5, 3},
+       {Ints("pads", {1, 1})},
+       true,
+       false},
       {"run-time depthwise weights", {1, 4, 9, 20}, {4, 1, 3, 3}, {Int("group", 4)}, true, false},
       {"run-time grouped weights", {1, 4, 6, 6}, {6, 2, 2, 2}, {Int("group", 2)}, true, false},
   };
@@ -158,8 +204,7 @@ TEST(CpuConv, FusedActivationsOnFewPositions1D) {
                              {"w", RandomTensor(Shape{20, 12, 3}, 5), true},
                              {"b", RandomTensor(Shape{20}, 6), true}};
     std::vector<Attr> attrs = {Ints("pads", {1, 1})};
-    std::vector<NodeSpec> ref = {{"Conv", {"x", "w", "b"}, {"t"}, attrs},
-                                 {act, {"t"}, {"y"}, {}}};
+    std::vector<NodeSpec> ref = {{"Conv", {"x", "w", "b"}, {"t"}, attrs}, {act, {"t"}, {"y"}, {}}};
     attrs.push_back(Str("activation", act));
     std::vector<NodeSpec> fused = {{"FusedConv", {"x", "w", "b"}, {"y"}, attrs, "ai.tern"}};
     ExpectCpuMatchesRef(fused, args, &ref);

@@ -4,12 +4,16 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 namespace tern::cpu {
 
 namespace {
 constexpr size_t kMcRows = 96;   ///< rows of A packed per block (multiple of every MR we use)
 constexpr size_t kNcCols = 512;  ///< columns of B packed per block
+/// Below this many flops (tens of microseconds of one core) waking the other threads costs more
+/// than it saves.
+constexpr double kMinParallelFlops = 2e6;
 
 size_t RoundUp(size_t x, size_t m) { return (x + m - 1) / m * m; }
 
@@ -31,8 +35,7 @@ void PackBPanels(float* dst, const float* b, size_t n, size_t ldb, bool trans, s
   for (size_t p = 0; p < cols; p += nr) {
     if (!trans && j0 + p + nr <= n) {
       // A full panel of a row-major B: kc contiguous row pieces.
-      for (size_t k = 0; k < kc; ++k, dst += nr)
-        std::memcpy(dst, b + (k0 + k) * ldb + j0 + p, nr * sizeof(float));
+      for (size_t k = 0; k < kc; ++k, dst += nr) CopyPanelRow(dst, b + (k0 + k) * ldb + j0 + p, nr);
       continue;
     }
     for (size_t k = 0; k < kc; ++k) {
@@ -48,6 +51,7 @@ void PackBPanels(float* dst, const float* b, size_t n, size_t ldb, bool trans, s
 
 struct Scratch {
   AlignedFloats a, b;
+  std::vector<ptrdiff_t> koff;  ///< row offsets of a strided B read in place
 };
 thread_local Scratch t_scratch;
 
@@ -80,6 +84,54 @@ void RunRegion(const GemmProblem& p, const F32GemmUkernelInfo& uk, size_t r0, si
     const size_t nc_pad = RoundUp(nc, nr);
     for (size_t k0 = 0; k0 < p.k; k0 += kKc) {
       const size_t kc = std::min(kKc, p.k - k0);
+      if (!p.b_packed && r1 - r0 <= mc_max) {
+        // One A block: pack each B micro-panel right before the microkernels use it, so it is
+        // still in L1 (packing the whole kc x nc block first pushes it out to L2 or memory).
+        if (s.b.size < kc * nr) s.b.Resize(kKc * nr);
+        const float* a_block = nullptr;
+        if (p.a_packed) {
+          a_block = p.a_packed->data.data() + k0 * m_pad + (r0 / mr) * kc * mr;
+        } else {
+          if (s.a.size < kc * RoundUp(r1 - r0, mr)) s.a.Resize(kKc * mc_max);
+          PackAPanels(s.a.data(), p.a, p.m, p.lda, p.a_trans, r0, r1 - r0, k0, kc, mr);
+          a_block = s.a.data();
+        }
+        // A full panel of a row-major B, or one the packer says is contiguous in memory, is
+        // read in place by the indirect microkernel: no copy at all.
+        const bool strided = !p.b_pack && !p.b_trans;
+        if (strided) {
+          s.koff.resize(kc);
+          for (size_t k = 0; k < kc; ++k) s.koff[k] = static_cast<ptrdiff_t>((k0 + k) * p.ldb);
+        }
+        for (size_t jp = 0; jp < nc; jp += nr) {
+          const size_t nv = std::min(nr, nc - jp);
+          const float* direct = nullptr;
+          const ptrdiff_t* koff = nullptr;
+          if (nv == nr && strided) {
+            direct = p.b + jc + jp;
+            koff = s.koff.data();
+          } else if (nv == nr && p.b_direct) {
+            direct = (*p.b_direct)(jc + jp);
+            koff = p.b_koff + k0;
+          }
+          if (!direct) {
+            if (p.b_pack)
+              (*p.b_pack)(s.b.data(), k0, kc, jc + jp, nv);
+            else
+              PackBPanels(s.b.data(), p.b, p.n, p.ldb, p.b_trans, jc + jp, nv, k0, kc, nr);
+          }
+          for (size_t ip = 0; ip < r1 - r0; ip += mr) {
+            const float* ap = a_block + (ip / mr) * kc * mr;
+            float* cp = p.c + (r0 + ip) * p.ldc + jc + jp;
+            const size_t mv = std::min(mr, r1 - r0 - ip);
+            if (direct)
+              uk.indirect(kc, ap, direct, koff, cp, p.ldc, mv, nv, k0 > 0);
+            else
+              uk.fn(kc, ap, s.b.data(), cp, p.ldc, mv, nv, k0 > 0);
+          }
+        }
+        continue;
+      }
       const float* b_block;
       if (p.b_packed) {
         b_block = p.b_packed->data.data() + k0 * n_pad + (jc / nr) * kc * nr;
@@ -173,7 +225,7 @@ void RunGemm(const GemmProblem& p, const F32GemmUkernelInfo& uk, ThreadPool* poo
   const int threads = pool ? pool->threads() : 1;
   // Small problems are not worth waking threads for.
   const double flops = 2.0 * double(p.m) * double(p.n) * double(p.k);
-  if (threads <= 1 || flops < 2e5 || (m_tiles < 2 && n_tiles < 2)) {
+  if (threads <= 1 || flops < kMinParallelFlops || (m_tiles < 2 && n_tiles < 2)) {
     RunRegion(p, uk, 0, p.m, 0, p.n);
     return;
   }

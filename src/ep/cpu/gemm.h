@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -24,6 +25,24 @@ struct Epilogue {
   float alpha = 0;  ///< Clip min, LeakyRelu alpha, HardSigmoid alpha
   float beta = 0;   ///< Clip max, HardSigmoid beta
 };
+
+/// Copies one row of a B micro-panel (nr floats). The usual widths get a constant-size copy the
+/// compiler inlines; a variable-size memcpy is a library call per 16 floats.
+inline void CopyPanelRow(float* dst, const float* src, size_t nr) {
+  switch (nr) {
+    case 8:
+      std::memcpy(dst, src, 8 * sizeof(float));
+      break;
+    case 16:
+      std::memcpy(dst, src, 16 * sizeof(float));
+      break;
+    case 32:
+      std::memcpy(dst, src, 32 * sizeof(float));
+      break;
+    default:
+      std::memcpy(dst, src, nr * sizeof(float));
+  }
+}
 
 /// Applies the activation of `e` to n values in place.
 void ApplyActivation(float* x, size_t n, const Epilogue& e);
@@ -54,6 +73,10 @@ PackedMatrix PackB(const float* b, size_t k, size_t n, size_t ldb, bool trans,
 /// columns j0 + p*NR ..., zero beyond column n.
 using PackBFn = std::function<void(float* dst, size_t k0, size_t kc, size_t j0, size_t nc)>;
 
+/// For B read in place: the address of row 0 of the full NR-column panel that starts at column
+/// j0 (row k is at that address + b_koff[k]), or null when that panel must be packed.
+using BDirectFn = std::function<const float*(size_t j0)>;
+
 struct GemmProblem {
   size_t m = 0, n = 0, k = 0;
   const PackedMatrix* a_packed = nullptr;
@@ -65,6 +88,8 @@ struct GemmProblem {
   size_t ldb = 0;
   bool b_trans = false;
   const PackBFn* b_pack = nullptr;
+  const BDirectFn* b_direct = nullptr;  ///< with b_pack: panels read in place where it says so
+  const ptrdiff_t* b_koff = nullptr;    ///< K row offsets for b_direct
   float* c = nullptr;
   size_t ldc = 0;
   Epilogue epilogue;

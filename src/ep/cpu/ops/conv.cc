@@ -1,8 +1,10 @@
 // Conv and ai.tern FusedConv, float32, 1-D and 2-D (1-D runs as 2-D with H = 1).
 //  - groups == 1 and grouped: one GEMM per group, Y_g[M_g x OH*OW] = W_g[M_g x C_g*KH*KW] *
 //    patches, with W_g packed once at load and the patches packed straight into the GEMM's B
-//    panels block by block (no full im2col buffer). A 1x1 stride-1 unpadded conv multiplies the
-//    NCHW activations directly.
+//    panels block by block (no full im2col buffer). With stride 1 along x, a panel of NR output
+//    positions on one row whose window lies inside the image is not packed at all: the indirect
+//    microkernel reads K row (ci, ky, kx) as NR consecutive input floats in place. A 1x1
+//    stride-1 unpadded conv multiplies the NCHW activations directly.
 //  - depthwise (groups == C == M): a direct kernel per channel plane (ukernels/dwconv).
 //  - 1-D with at most kGemvMaxPositions output positions (streaming audio models run one short
 //    frame at a time): the GEMM's column tile would be mostly padding, so the output positions
@@ -31,6 +33,12 @@ struct GemvScratch {
   std::vector<float> patch, out;
 };
 thread_local GemvScratch t_gemv;
+/// K row offsets of the in-place (stride-1) GEMM path; only grows.
+thread_local std::vector<ptrdiff_t> t_koff;
+/// Zero-padded copy of X for the in-place GEMM path; only grows.
+thread_local std::vector<float> t_padded_x;
+/// Output over the padded width for the "wide" in-place path; only grows.
+thread_local std::vector<float> t_wide_y;
 
 // Concrete geometry of one run (2-D; 1-D has h = oh = kh = 1).
 struct ConvShape {
@@ -76,7 +84,7 @@ struct PatchPacker {
           } else if (ixs >= 0 && ixe < s.w) {
             const float* row = xc + iy * s.w + ixs;
             if (s.sw == 1) {
-              std::memcpy(d, row, nr * sizeof(float));
+              CopyPanelRow(d, row, nr);
             } else {
               for (size_t c = 0; c < nr; ++c) d[c] = row[static_cast<int64_t>(c) * s.sw];
             }
@@ -303,12 +311,63 @@ Status ConvKernel::Compute(KernelContext& ctx) const {
 }
 
 void ConvKernel::RunGemmConv(KernelContext& ctx, const float* x, const float* w, const float* bias,
-                             const ConvShape& s, float* y) const {
+                             const ConvShape& shape, float* y) const {
   const F32GemmUkernelInfo& uk = GemmUkernel();
+  // Stride-1 (along x) convs read their panels in place from X, through a zero-padded copy of
+  // X when the conv is padded (copying the input once costs less than packing its KH*KW-fold
+  // patches at the borders):
+  //  - rows of at least one panel: every panel within one output row is read in place;
+  //  - stride 1 both ways with rows that do not split into panels ("wide"): the output is
+  //    computed over the full padded width, so output position (oy, ox) is flat index
+  //    oy*W' + ox and any NR consecutive positions read NR consecutive floats; the KW-1 extra
+  //    columns per row are computed into a scratch and dropped.
+  const int64_t nr = static_cast<int64_t>(uk.nr);
+  const int64_t hp = (shape.oh - 1) * shape.sh + (shape.kh - 1) * shape.dh + 1;
+  const int64_t wp = shape.ow + (shape.kw - 1) * shape.dw;
+  const bool stride1 = shape.sw == 1 && (shape.kh > 1 || shape.kw > 1);
+  const bool needs_pad = shape.pt > 0 || shape.pl > 0 || hp > shape.h || wp > shape.w;
+  const bool wide = stride1 && shape.sh == 1 && shape.ow % nr != 0 && shape.oh * wp >= nr;
+  const bool padded = stride1 && needs_pad && (wide || shape.ow >= nr);
+  ConvShape s = shape;
+  if (padded) {
+    s.h = hp;
+    s.w = wp;
+    s.pt = s.pl = 0;
+    std::vector<float>& buf = t_padded_x;
+    buf.assign(static_cast<size_t>(s.n * s.c * s.h * s.w), 0.0f);
+    for (int64_t plane = 0; plane < s.n * s.c; ++plane)
+      for (int64_t r = 0; r < s.h; ++r) {
+        const int64_t iy = r - shape.pt;
+        if (iy < 0 || iy >= shape.h) continue;
+        const int64_t c0 = std::max<int64_t>(0, shape.pl);
+        const int64_t cols = std::min(shape.w, s.w - c0);
+        if (cols > 0)
+          std::memcpy(buf.data() + (plane * s.h + r) * s.w + c0,
+                      x + (plane * shape.h + iy) * shape.w,
+                      static_cast<size_t>(cols) * sizeof(float));
+      }
+    x = buf.data();
+  }
+  float* const y_out = y;
+  if (wide) {
+    s.ow = s.w;  // == wp: unpadded stride-1 convs have W == OW + (KW-1)*DW
+    std::vector<float>& buf = t_wide_y;
+    buf.resize(static_cast<size_t>(s.n * s.m * s.oh * s.ow));
+    y = buf.data();
+  }
   const int64_t cg = s.c / group_, mg = s.m / group_;
   const int64_t kdim = cg * s.kh * s.kw, out_plane = s.oh * s.ow, in_plane = s.h * s.w;
   const bool pointwise = s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && s.pt == 0 &&
                          s.pl == 0 && s.oh == s.h && s.ow == s.w;
+  // Offsets of the K rows (ci, ky, kx) from a window's top-left input element.
+  std::vector<ptrdiff_t>& koff = t_koff;
+  koff.clear();
+  if (!pointwise && s.sw == 1) {
+    for (int64_t ci = 0; ci < cg; ++ci)
+      for (int64_t ky = 0; ky < s.kh; ++ky)
+        for (int64_t kx = 0; kx < s.kw; ++kx)
+          koff.push_back(static_cast<ptrdiff_t>(ci * in_plane + ky * s.dh * s.w + kx * s.dw));
+  }
   for (int64_t img = 0; img < s.n; ++img) {
     for (int64_t g = 0; g < group_; ++g) {
       const float* xg = x + (img * s.c + g * cg) * in_plane;
@@ -324,11 +383,27 @@ void ConvKernel::RunGemmConv(KernelContext& ctx, const float* x, const float* w,
       }
       PatchPacker packer{xg, s, uk.nr};
       const PackBFn pack_fn = std::cref(packer);  // a reference: no allocation
+      // Stride 1 along x: a panel of NR outputs on one output row whose window is inside the
+      // image reads each K row (ci, ky, kx) as NR consecutive input floats, in place.
+      auto direct = [&](size_t j0) -> const float* {
+        if (wide) return xg + j0;  // a full panel's reads stay inside the group's planes
+        const int64_t oy = static_cast<int64_t>(j0) / s.ow, ox = static_cast<int64_t>(j0) % s.ow;
+        const int64_t iy = oy * s.sh - s.pt, ix = ox - s.pl, n = static_cast<int64_t>(nr);
+        if (ox + n > s.ow || iy < 0 || iy + (s.kh - 1) * s.dh >= s.h || ix < 0 ||
+            ix + n - 1 + (s.kw - 1) * s.dw >= s.w)
+          return nullptr;
+        return xg + iy * s.w + ix;
+      };
+      const BDirectFn direct_fn = std::cref(direct);
       if (pointwise) {
         p.b = xg;
         p.ldb = static_cast<size_t>(in_plane);
       } else {
         p.b_pack = &pack_fn;
+        if (s.sw == 1 && !koff.empty()) {
+          p.b_direct = &direct_fn;
+          p.b_koff = koff.data();
+        }
       }
       p.c = y + (img * s.m + g * mg) * out_plane;
       p.ldc = static_cast<size_t>(out_plane);
@@ -338,6 +413,11 @@ void ConvKernel::RunGemmConv(KernelContext& ctx, const float* x, const float* w,
       RunGemm(p, uk, ctx.thread_pool());
     }
   }
+  if (wide) {
+    for (int64_t row = 0; row < s.n * s.m * s.oh; ++row)
+      std::memcpy(y_out + row * shape.ow, y + row * s.ow,
+                  static_cast<size_t>(shape.ow) * sizeof(float));
+  }
 }
 
 void ConvKernel::RunGemvConv(const float* x, const float* bias, const ConvShape& s,
@@ -346,7 +426,8 @@ void ConvKernel::RunGemvConv(const float* x, const float* bias, const ConvShape&
   const int64_t cg = s.c / group_, mg = s.m / group_;
   const int64_t kdim = cg * s.kw;
   GemvScratch& t = t_gemv;
-  const size_t patch_size = static_cast<size_t>(s.ow * kdim), out_size = static_cast<size_t>(s.ow * mg);
+  const size_t patch_size = static_cast<size_t>(s.ow * kdim),
+               out_size = static_cast<size_t>(s.ow * mg);
   if (t.patch.size() < patch_size) t.patch.resize(patch_size);
   if (t.out.size() < out_size) t.out.resize(out_size);
   for (int64_t img = 0; img < s.n; ++img) {

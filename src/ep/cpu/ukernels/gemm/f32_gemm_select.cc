@@ -5,13 +5,17 @@ namespace tern::cpu {
 namespace {
 #if defined(__x86_64__)
 constexpr F32GemmUkernelInfo kKernels[] = {
-    {"f32_gemm_4x8__scalar", 4, 8, f32_gemm_4x8__scalar, Isa::kScalar},
-    {"f32_gemm_6x16__avx2_fma", 6, 16, f32_gemm_6x16__avx2_fma, Isa::kAvx2},
-    {"f32_gemm_8x32__avx512f", 8, 32, f32_gemm_8x32__avx512f, Isa::kAvx512},
+    {"f32_gemm_4x8__scalar", 4, 8, f32_gemm_4x8__scalar, Isa::kScalar,
+     f32_gemm_4x8__scalar_indirect},
+    {"f32_gemm_6x16__avx2_fma", 6, 16, f32_gemm_6x16__avx2_fma, Isa::kAvx2,
+     f32_gemm_6x16__avx2_fma_indirect},
+    {"f32_gemm_8x32__avx512f", 8, 32, f32_gemm_8x32__avx512f, Isa::kAvx512,
+     f32_gemm_8x32__avx512f_indirect},
 };
 #else
 constexpr F32GemmUkernelInfo kKernels[] = {
-    {"f32_gemm_4x8__scalar", 4, 8, f32_gemm_4x8__scalar, Isa::kScalar},
+    {"f32_gemm_4x8__scalar", 4, 8, f32_gemm_4x8__scalar, Isa::kScalar,
+     f32_gemm_4x8__scalar_indirect},
 };
 #endif
 }  // namespace
