@@ -1,0 +1,273 @@
+// Federated learning through real processes on 127.0.0.1: one tern-hub hosts an FL task with
+// secure aggregation; 11 eligible tern-agents (each with its own shard of Fashion-MNIST as
+// example .pb files) and one that is not eligible (metered network) check in. One agent is
+// killed right after it shared its keys (TERN_AGENT_CRASH_AT=fl-after-share), so the hub must
+// remove its pairwise masks from the sum with the others' key shares. The round commits with
+// the 10 survivors and its model is published as a new registry version; the test replays each
+// survivor's training in-process (same code, data and seed) and checks that the published model
+// is the FedAvg of exactly those updates, that the test loss went down, and that the killed
+// agent restarts serving its model.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <set>
+
+#include "agent_test_util.h"
+#include "fl/client.h"
+#include "fl/local_trainer.h"
+#include "fleet/crypto.h"
+#include "fleet/fl_wire.h"
+#include "onnx/initializer_update.h"
+#include "onnx/onnx_import.h"
+#include "train/dataset.h"
+
+namespace tern::agent {
+namespace {
+
+using namespace test;  // NOLINT
+
+constexpr int kEligible = 11;        // agents that take part (one of them is killed)
+constexpr int64_t kPerAgent = 120;   // examples per agent
+constexpr const char* kTask = "fmnist-fl";
+
+class AgentFl : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists(std::string(train::kFashionMnistDir) + "/t10k-labels-idx1-ubyte.gz"))
+      GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+    std::string pattern = (std::filesystem::temp_directory_path() / "tern-fl-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    tmp_ = pattern;
+    hub_ = std::make_unique<Hub>(tmp_ + "/hub",
+                                 std::vector<std::string>{"--evaluate-every-ms", "100"});
+    ASSERT_TRUE(hub_->Start()) << Slurp(tmp_ + "/hub.log");
+    ASSERT_TRUE(Provision(*hub_, tmp_));
+  }
+
+  void TearDown() override {
+    for (pid_t pid : agents_)
+      if (pid > 0) kill(pid, SIGTERM);
+    for (pid_t pid : agents_)
+      if (pid > 0) WaitExit(pid, 20);
+    hub_.reset();
+    if (!HasFailure() && !tmp_.empty()) std::filesystem::remove_all(tmp_);
+  }
+
+  std::string AgentDir(int i) const { return tmp_ + "/a" + std::to_string(i); }
+
+  // Rows [begin, begin + n) of `d` as one example folder (input_0.pb images, input_1.pb labels).
+  static void WriteShard(const train::Dataset& d, int64_t begin, int64_t n,
+                         const std::string& dir) {
+    std::filesystem::create_directories(dir + "/test_data_set_0");
+    const int64_t row = d.inputs.numel() / d.size();
+    Tensor x = Tensor::Wrap(DataType::kFloat32, Shape{n, 1, 28, 28},
+                            const_cast<float*>(d.inputs.data<float>()) + begin * row);
+    Tensor y = Tensor::Wrap(DataType::kInt64, Shape{n},
+                            const_cast<int64_t*>(d.labels.data<int64_t>()) + begin);
+    ASSERT_TRUE(fleet::WriteFileAtomic(dir + "/test_data_set_0/input_0.pb",
+                                       onnx::SerializeValue(Value(x), "image", false).value())
+                    .ok());
+    ASSERT_TRUE(fleet::WriteFileAtomic(dir + "/test_data_set_0/input_1.pb",
+                                       onnx::SerializeValue(Value(y), "label", false).value())
+                    .ok());
+  }
+
+  pid_t StartAgent(int i, bool metered, const std::map<std::string, std::string>& env) {
+    const std::string dir = AgentDir(i);
+    std::filesystem::create_directories(dir);
+    const Json state = {{"idle", true}, {"charging", true}, {"metered", metered}};
+    EXPECT_TRUE(fleet::WriteFileAtomic(dir + "/device_state.json", state.dump()).ok());
+    Json c = {{"hub_url", hub_->url()},
+              {"state_dir", dir + "/state"},
+              {"root_file", tmp_ + "/root.json"},
+              {"enroll_key_file", tmp_ + "/enroll.key"},
+              {"model", "fmnist"},
+              {"version", "1"},
+              {"device_name", "device-" + std::to_string(i)},
+              {"providers", "ref"},
+              {"poll_interval_s", 5},
+              {"long_poll_s", 5},
+              {"telemetry_interval_s", 5},
+              {"max_attempts", 4},
+              {"backoff_initial_ms", 50},
+              {"backoff_max_ms", 500},
+              {"http_timeout_s", 10},
+              {"federated",
+               {{"data_dir", dir + "/data"},
+                {"state_file", dir + "/device_state.json"},
+                {"max_checkin_interval_s", 2}}}};
+    EXPECT_TRUE(fleet::WriteFileAtomic(dir + "/agent.json", c.dump()).ok());
+    return Spawn({TERN_AGENT_BINARY, "run", "--config", dir + "/agent.json"}, env, dir + "/log");
+  }
+
+  Json Get(const std::string& path) {
+    auto r = hub_->Admin().Call("GET", path);
+    if (!r.ok() || r->status != 200) return Json();
+    return Json::parse(r->body, nullptr, false);
+  }
+
+  std::string tmp_;
+  std::unique_ptr<Hub> hub_;
+  std::vector<pid_t> agents_;
+};
+
+TEST_F(AgentFl, SecureRoundSurvivesAKilledAgentAndPublishesAVersion) {
+  // The base model (MLP 784-32-10), published as fmnist 1; the agents serve it.
+  const std::string base = onnx::BuildImageMlp(7, 28, 32, 10);
+  const std::string sha = hub_->Upload(base);
+  ASSERT_TRUE(fleet::IsSha256Hex(sha));
+  Json version = {{"version", "1"},
+                  {"variants",
+                   {{{"name", "fp32"}, {"precision", "fp32"}, {"provider", "ref"}, {"sha256", sha}}}}};
+  auto pub = hub_->Admin().Call("POST", "/v1/models/fmnist/versions", version.dump());
+  ASSERT_TRUE(pub.ok());
+  ASSERT_EQ(pub->status, 201) << pub->body;
+
+  // Shards: agent i holds rows [i * kPerAgent, (i + 1) * kPerAgent) of the training set.
+  auto train_set = train::LoadIdxDataset(train::kFashionMnistDir, "train", (kEligible + 1) * kPerAgent);
+  ASSERT_TRUE(train_set.ok()) << train_set.status().ToString();
+  for (int i = 0; i <= kEligible; ++i)
+    WriteShard(*train_set, i * kPerAgent, kPerAgent, AgentDir(i) + "/data");
+
+  const Json task = {
+      {"name", kTask},
+      {"model", "fmnist"},
+      {"version", "1"},
+      {"algorithm", "fedavg"},
+      {"secure_aggregation", "secagg"},
+      {"plan", {{"epochs", 2}, {"batch", 20}, {"learning_rate", 0.1}, {"clip_norm", 0}}},
+      {"eligibility", {{"require_idle", true}, {"require_charging", true}, {"require_unmetered", true}}},
+      {"round",
+       {{"goal_count", 10},
+        {"over_selection", 1.1},
+        {"min_reports", 8},
+        {"selection_timeout_s", 40},
+        {"deadline_s", 40},
+        {"secagg_step_timeout_s", 5},
+        {"max_attempts", 2}}},
+      {"population", kEligible},
+      {"max_rounds", 1}};
+  auto created = hub_->Admin().Call("POST", "/v1/fl/tasks", task.dump());
+  ASSERT_TRUE(created.ok());
+  ASSERT_EQ(created->status, 201) << created->body;
+
+  for (int i = 0; i < kEligible; ++i) {
+    std::map<std::string, std::string> env;
+    if (i == 0) env["TERN_AGENT_CRASH_AT"] = "fl-after-share";
+    agents_.push_back(StartAgent(i, false, env));
+  }
+  agents_.push_back(StartAgent(kEligible, /*metered=*/true, {}));
+
+  Json status;
+  for (int i = 0; i < 120 * 4; ++i) {
+    status = Get(std::string("/v1/fl/tasks/") + kTask);
+    const std::string phase = status.is_object() ? status.value("phase", "") : "";
+    if (phase == "done" || phase == "failed") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  ASSERT_TRUE(status.is_object()) << Slurp(tmp_ + "/hub.log");
+  ASSERT_EQ(status.value("phase", ""), "done") << status.dump(1) << Slurp(tmp_ + "/hub.log");
+
+  // Agent 0 died where it was told to; the ineligible agent was never selected.
+  EXPECT_EQ(WaitExit(agents_[0], 5), 3) << Slurp(AgentDir(0) + "/log");
+  agents_[0] = -1;
+  EXPECT_NE(Slurp(AgentDir(0) + "/log").find("crash injected at fl-after-share"),
+            std::string::npos);
+  EXPECT_EQ(Slurp(AgentDir(kEligible) + "/log").find("selected for"), std::string::npos);
+
+  // One committed round: 11 selected, 10 reports, one drop-out.
+  const Json history = status["history"];
+  ASSERT_FALSE(history.empty());
+  const Json& last = history.back();
+  EXPECT_TRUE(last.value("committed", false)) << status.dump(1);
+  EXPECT_EQ(last.value("selected", 0), kEligible);
+  EXPECT_EQ(last.value("reports", 0), kEligible - 1);
+  EXPECT_EQ(last.value("missing", 0) + last.value("abandoned", 0), 1);
+  const int64_t attempt = last.value("attempt", 1);
+
+  // The round's model is a new version of fmnist in the registry, signed like any other.
+  const std::string published = "1+" + std::string(kTask) + ".r1";
+  const Json versions = Get("/v1/models/fmnist/versions");
+  ASSERT_TRUE(versions.is_object());
+  std::string new_sha;
+  for (const auto& v : versions["versions"]) {
+    if (v.value("version", "") != published) continue;
+    ASSERT_FALSE(v["variants"].empty());
+    new_sha = v["variants"][0].value("sha256", "");
+  }
+  ASSERT_TRUE(fleet::IsSha256Hex(new_sha)) << versions.dump(1);
+  auto manifest = hub_->Admin().Call("GET", "/v1/models/fmnist/versions/" + published + "/manifest");
+  ASSERT_TRUE(manifest.ok());
+  EXPECT_EQ(manifest->status, 200);
+  auto blob = hub_->Admin().Call("GET", "/v1/blobs/" + new_sha);
+  ASSERT_TRUE(blob.ok());
+  ASSERT_EQ(blob->status, 200);
+
+  // Replay the survivors' training in-process: FedAvg (server rate 1) of their updates must be
+  // what the hub published, up to the fixed-point resolution of the secure sum.
+  auto base_trainer = fl::LocalTrainer::Create(base);
+  auto new_trainer = fl::LocalTrainer::Create(blob->body);
+  ASSERT_TRUE(base_trainer.ok() && new_trainer.ok());
+  fl::Assignment a;
+  a.task = kTask;
+  a.round = 1;
+  a.attempt = static_cast<int>(attempt);
+  a.plan.epochs = 2;
+  a.plan.batch = 20;
+  a.plan.learning_rate = 0.1f;
+  auto global = std::make_shared<fl::GlobalModel>();
+  global->params = (*base_trainer)->initial_params();
+  global->states = (*base_trainer)->initial_states();
+  a.model = global;
+  std::vector<double> sum(global->params.size(), 0.0);
+  double weight = 0;
+  for (int i = 1; i < kEligible; ++i) {
+    const Json dev = SlurpJson(AgentDir(i) + "/state/device.json");
+    ASSERT_TRUE(dev.is_object());
+    fl::FlClient client("replay", std::make_unique<fl::FolderDataSource>(AgentDir(i) + "/data"));
+    auto u = client.Train(a, **base_trainer, nullptr,
+                          fleet::FlTrainingSeed(kTask, 1, attempt, dev.value("id", "")));
+    ASSERT_TRUE(u.ok()) << u.status().ToString();
+    for (size_t k = 0; k < sum.size(); ++k) sum[k] += static_cast<double>(u->examples) * u->delta[k];
+    weight += static_cast<double>(u->examples);
+  }
+  const std::vector<float>& got = (*new_trainer)->initial_params();
+  ASSERT_EQ(got.size(), sum.size());
+  double max_err = 0, max_step = 0;
+  for (size_t k = 0; k < sum.size(); ++k) {
+    const double want = global->params[k] + sum[k] / weight;
+    max_err = std::max(max_err, std::abs(want - got[k]));
+    max_step = std::max(max_step, std::abs(sum[k] / weight));
+  }
+  EXPECT_LT(max_err, 1e-4) << "largest step " << max_step;
+  EXPECT_GT(max_step, 1e-3);  // the model did move
+
+  // And it learned: lower loss on test examples than the base model.
+  auto test_set = train::LoadIdxDataset(train::kFashionMnistDir, "t10k", 1000);
+  ASSERT_TRUE(test_set.ok());
+  auto before = (*base_trainer)->Evaluate(global->params, global->states, *test_set);
+  auto after = (*new_trainer)->Evaluate(got, (*new_trainer)->initial_states(), *test_set);
+  ASSERT_TRUE(before.ok() && after.ok());
+  EXPECT_LT(after->loss, before->loss);
+  EXPECT_GT(after->accuracy, before->accuracy);
+  std::printf("fl round: loss %.4f -> %.4f, accuracy %.3f -> %.3f, max |published - replayed| %.2e\n",
+              before->loss, after->loss, before->accuracy, after->accuracy, max_err);
+
+  // The killed agent's device is intact: restarted, it serves its model again.
+  agents_[0] = StartAgent(0, false, {});
+  bool served = false;
+  std::vector<float> image(28 * 28, 0.5f);
+  ::onnx::TensorProto t;
+  t.set_data_type(::onnx::TensorProto::FLOAT);
+  for (int64_t d : {1, 1, 28, 28}) t.add_dims(d);
+  t.set_raw_data(image.data(), image.size() * sizeof(float));
+  for (int i = 0; i < 200 && !served; ++i) {
+    auto r = SocketRequest(AgentDir(0) + "/state/agent.sock", EncodeRunRequest({t.SerializeAsString()}));
+    served = r.ok() && DecodeRunReply(*r).ok();
+    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(served) << Slurp(AgentDir(0) + "/log");
+}
+
+}  // namespace
+}  // namespace tern::agent
