@@ -25,6 +25,12 @@ std::string StringOr(const Json& j, const char* key) {
   return j.is_object() && it != j.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
+// Hub answers are checked, not trusted: a wrong type reads as false (nlohmann's value() throws).
+bool BoolOr(const Json& j, const char* key) {
+  bool v = false;
+  return fleet::ReadBool(j, key, &v).ok() && v;
+}
+
 Status Failed(std::string m) { return Status(StatusCode::kFailedPrecondition, std::move(m)); }
 
 }  // namespace
@@ -52,15 +58,13 @@ void FlWorker::set_device(std::string id, std::string token) {
 }
 
 double FlWorker::Clock() const {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 fl::DeviceState FlWorker::State() {
   fl::DeviceState s;  // a dedicated device when the host says nothing
-  const std::string& file = !config_.fl.state_file.empty()
-                                ? config_.fl.state_file
-                                : config_.conditions.conditions_file;
+  const std::string& file =
+      !config_.fl.state_file.empty() ? config_.fl.state_file : config_.conditions.conditions_file;
   if (!file.empty()) {
     auto text = fleet::ReadFile(file, 64 << 10);
     auto j = text.ok() ? fleet::ParseJson(*text) : Result<Json>(text.status());
@@ -96,7 +100,7 @@ Result<double> FlWorker::RunOnce() {
     return IoError("check-in: HTTP " + std::to_string(r.status) + " " + r.body.substr(0, 200));
   TERN_ASSIGN_OR_RETURN(Json a, fleet::ParseJson(r.body));
   if (!a.is_object()) return IoError("check-in: not a JSON object");
-  if (!a.value("selected", false)) {
+  if (!BoolOr(a, "selected")) {
     double after = cap;
     (void)fleet::ReadNumber(a, "retry_after_s", 0, 1e9, &after);
     return std::clamp(after, 0.2, cap);
@@ -106,7 +110,10 @@ Result<double> FlWorker::RunOnce() {
     Log("round not completed: " + st.ToString());
     fl_client_->Discard();
     // Tell the hub at once so the round need not wait for this device (best effort).
-    const Json ra = {{"round", a.value("round", 0)}, {"attempt", a.value("attempt", 0)}};
+    int64_t round = 0, attempt = 0;
+    (void)fleet::ReadInt(a, "round", 0, int64_t{1} << 40, &round);
+    (void)fleet::ReadInt(a, "attempt", 0, 1 << 20, &attempt);
+    const Json ra = {{"round", round}, {"attempt", attempt}};
     (void)Post("/v1/fl/tasks/" + StringOr(a, "task") + "/abandon", ra);
   }
   return 1.0;  // check in again soon: the hub says when the next round wants this device
@@ -136,8 +143,8 @@ Status FlWorker::RunRound(const Json& a) {
   asg.attempt = static_cast<int>(r.attempt);
   TERN_ASSIGN_OR_RETURN(asg.algorithm, fl::ParseAlgorithm(StringOr(a, "algorithm")));
   if (asg.algorithm == fl::Algorithm::kScaffold) return NotImplemented("SCAFFOLD on devices");
-  TERN_ASSIGN_OR_RETURN(asg.plan, fleet::ClientPlanFromJson(
-                                      a.contains("plan") ? a["plan"] : Json::object()));
+  TERN_ASSIGN_OR_RETURN(asg.plan,
+                        fleet::ClientPlanFromJson(a.contains("plan") ? a["plan"] : Json::object()));
   asg.deadline = r.deadline;
   eligibility_ = a.contains("eligibility") ? a["eligibility"] : Json::object();
 
@@ -156,7 +163,7 @@ Status FlWorker::RunRound(const Json& a) {
   global->states = trainer_->initial_states();
   asg.model = global;
 
-  const bool secure = a.value("secure_aggregation", false);
+  const bool secure = BoolOr(a, "secure_aggregation");
   std::optional<fl::SecAggClient> sa;
   fl::Bytes shares;
   uint32_t cohort = 0;
@@ -164,16 +171,15 @@ Status FlWorker::RunRound(const Json& a) {
     // Keys first (fast), then training, then the masked report: the hub waits for the masked
     // inputs until just before the deadline.
     TERN_ASSIGN_OR_RETURN(Json cfg, WaitFor(r, "config"));
-    TERN_ASSIGN_OR_RETURN(fl::SecAggConfig config, fleet::SecAggConfigFromJson(
-                                                       cfg.contains("config") ? cfg["config"]
-                                                                              : Json::object()));
+    TERN_ASSIGN_OR_RETURN(
+        fl::SecAggConfig config,
+        fleet::SecAggConfigFromJson(cfg.contains("config") ? cfg["config"] : Json::object()));
     int64_t id = 0;
     TERN_RETURN_IF_ERROR(fleet::ReadInt(cfg, "id", 1, config.num_clients, &id));
     const size_t length = trainer_->params().size + trainer_->states().size + 1;
     if (config.vector_length != length)
-      return InvalidArgument("secure aggregation expects " +
-                             std::to_string(config.vector_length) + " values, the model has " +
-                             std::to_string(length));
+      return InvalidArgument("secure aggregation expects " + std::to_string(config.vector_length) +
+                             " values, the model has " + std::to_string(length));
     TERN_ASSIGN_OR_RETURN(fl::SecAggClient client,
                           fl::SecAggClient::Create(config, static_cast<fl::ClientId>(id)));
     sa.emplace(std::move(client));
@@ -204,10 +210,9 @@ Status FlWorker::RunRound(const Json& a) {
     std::vector<uint32_t> encoded =
         fl::EncodeContribution(codec, u, static_cast<double>(u.examples));
     TERN_ASSIGN_OR_RETURN(fl::Bytes masked, sa->MaskedInput(shares, encoded));
-    TERN_RETURN_IF_ERROR(post("masked", masked,
-                              {{"examples", u.examples},
-                               {"steps", u.steps},
-                               {"train_loss", u.train_loss}}));
+    TERN_RETURN_IF_ERROR(
+        post("masked", masked,
+             {{"examples", u.examples}, {"steps", u.steps}, {"train_loss", u.train_loss}}));
     crash_.Hit("fl-after-masked");
     TERN_ASSIGN_OR_RETURN(Json unmask_reply, WaitFor(r, "unmask"));
     TERN_ASSIGN_OR_RETURN(fl::Bytes request, message(unmask_reply));
@@ -260,7 +265,7 @@ Result<Json> FlWorker::WaitFor(const Round& r, const std::string& step) {
       return Failed(step + ": HTTP " + std::to_string(reply.status) + " " +
                     reply.body.substr(0, 200));
     TERN_ASSIGN_OR_RETURN(Json j, fleet::ParseJson(reply.body));
-    if (j.is_object() && j.value("ready", false)) return j;
+    if (BoolOr(j, "ready")) return j;
     int64_t ms = 250;
     (void)fleet::ReadInt(j, "retry_after_ms", 10, 10000, &ms);
     std::this_thread::sleep_for(std::chrono::milliseconds(ms));

@@ -13,13 +13,13 @@
 // so every element stays within the codec's clip range. The codec maps [-clip, clip] to 32-bit
 // words with headroom for the whole cohort; its resolution is what the sum loses. Those shared
 // pieces (fl/secure_sum.h) are also what the hub and the agent use over HTTP.
+#include "fl/secure_sum.h"
+
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <memory>
 #include <optional>
-
-#include "fl/secure_sum.h"
 
 namespace tern::fl {
 
@@ -80,8 +80,7 @@ Result<UpdateTotals> DecodeContributions(const FixedPointCodec& codec,
   return t;
 }
 
-Status ExternalSum::Begin(int64_t, const std::vector<std::string>& cohort,
-                          const SumShape& shape) {
+Status ExternalSum::Begin(int64_t, const std::vector<std::string>& cohort, const SumShape& shape) {
   Abort();
   shape_ = shape;
   cohort_ = std::set<std::string>(cohort.begin(), cohort.end());

@@ -60,9 +60,8 @@ Status ReadFloat(const Json& j, const char* key, double lo, double hi, float* ou
 }  // namespace
 
 Json ClientPlanToJson(const fl::ClientPlan& p) {
-  return Json{{"epochs", p.epochs},          {"batch", p.batch},
-              {"learning_rate", p.learning_rate}, {"momentum", p.momentum},
-              {"prox_mu", p.prox_mu},        {"clip_norm", p.clip_norm},
+  return Json{{"epochs", p.epochs},      {"batch", p.batch},     {"learning_rate", p.learning_rate},
+              {"momentum", p.momentum},  {"prox_mu", p.prox_mu}, {"clip_norm", p.clip_norm},
               {"max_steps", p.max_steps}};
 }
 

@@ -63,10 +63,14 @@ const Json& Section(const Json& j, const char* key) {
 
 const char* PhaseName(fl::Coordinator::Phase p) {
   switch (p) {
-    case fl::Coordinator::Phase::kSelecting: return "selecting";
-    case fl::Coordinator::Phase::kReporting: return "reporting";
-    case fl::Coordinator::Phase::kDone: return "done";
-    case fl::Coordinator::Phase::kFailed: return "failed";
+    case fl::Coordinator::Phase::kSelecting:
+      return "selecting";
+    case fl::Coordinator::Phase::kReporting:
+      return "reporting";
+    case fl::Coordinator::Phase::kDone:
+      return "done";
+    case fl::Coordinator::Phase::kFailed:
+      return "failed";
   }
   return "?";
 }
@@ -123,13 +127,13 @@ Result<TaskSpec> ParseTaskSpec(const Json& b) {
       fleet::ReadNumber(r, "selection_timeout_s", 0.1, 86400, &rc.selection_timeout_s));
   TERN_RETURN_IF_ERROR(fleet::ReadNumber(r, "deadline_s", 0.1, 86400, &rc.deadline_s));
   TERN_RETURN_IF_ERROR(fleet::ReadNumber(r, "min_rejoin_s", 0, 86400 * 30, &rc.min_rejoin_s));
-  TERN_RETURN_IF_ERROR(
-      fleet::ReadNumber(r, "secagg_step_timeout_s", 0, 86400, &s.step_timeout_s));
+  TERN_RETURN_IF_ERROR(fleet::ReadNumber(r, "secagg_step_timeout_s", 0, 86400, &s.step_timeout_s));
   if (s.step_timeout_s <= 0) s.step_timeout_s = rc.deadline_s / 10;
   if (s.secure != TaskSpec::Secure::kNone && 3 * s.step_timeout_s >= rc.deadline_s)
     return InvalidArgument("\"secagg_step_timeout_s\" must leave most of the deadline to training");
   const Json& sv = Section(b, "server");
-  TERN_RETURN_IF_ERROR(fleet::ReadNumber(sv, "learning_rate", 0, 1e3, &s.task.server.learning_rate));
+  TERN_RETURN_IF_ERROR(
+      fleet::ReadNumber(sv, "learning_rate", 0, 1e3, &s.task.server.learning_rate));
   TERN_RETURN_IF_ERROR(fleet::ReadNumber(sv, "beta1", 0, 1, &s.task.server.beta1));
   TERN_RETURN_IF_ERROR(fleet::ReadNumber(sv, "beta2", 0, 1, &s.task.server.beta2));
   TERN_RETURN_IF_ERROR(fleet::ReadNumber(sv, "tau", 0, 1e3, &s.task.server.tau));
@@ -200,8 +204,7 @@ FlService::FlService(Store* store, BlobStore* blobs, const HubKeys* keys,
 FlService::~FlService() = default;
 
 double FlService::Now() const {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 std::shared_ptr<FlService::Task> FlService::Find(const std::string& name) {
@@ -230,7 +233,8 @@ FlReply FlService::CreateTask(const Json& body) {
   auto onnx = fleet::ReadFile(blobs_->PathOf(variant->blob_sha256), kMaxModelBytes);
   if (!onnx.ok()) return Error(500, "cannot read the model blob: " + onnx.status().message());
   auto trainer = fl::LocalTrainer::Create(*onnx);
-  if (!trainer.ok()) return Error(409, "the model cannot be trained: " + trainer.status().ToString());
+  if (!trainer.ok())
+    return Error(409, "the model cannot be trained: " + trainer.status().ToString());
   const fl::LocalTrainer& lt = **trainer;
   t->shape = {lt.params().size, lt.states().size, 0};
   std::unique_ptr<fl::UpdateSum> sum;
@@ -244,9 +248,9 @@ FlReply FlService::CreateTask(const Json& body) {
     t->external = external.get();
     sum = std::move(external);
   }
-  auto coord = fl::Coordinator::Create(t->spec.task, *onnx, lt.params(), lt.states(),
-                                       lt.initial_params(), lt.initial_states(), std::move(sum),
-                                       std::random_device{}(), Now());
+  auto coord =
+      fl::Coordinator::Create(t->spec.task, *onnx, lt.params(), lt.states(), lt.initial_params(),
+                              lt.initial_states(), std::move(sum), std::random_device{}(), Now());
   if (!coord.ok()) return FromStatus(coord.status());
   t->coord = std::move(*coord);
   t->model_sha = variant->blob_sha256;
@@ -266,10 +270,17 @@ Json FlService::TaskJson(Task& t) {
   const fl::Coordinator& c = *t.coord;
   Json history = Json::array();
   for (const auto& h : c.history()) {
-    Json rec = {{"round", h.round},       {"attempt", h.attempt},   {"committed", h.committed},
-                {"selected", h.selected}, {"reports", h.reports},   {"abandoned", h.abandoned},
-                {"missing", h.missing},   {"late", h.late},         {"examples", h.examples},
-                {"mean_train_loss", h.mean_train_loss}, {"seconds", h.closed_at - h.opened_at},
+    Json rec = {{"round", h.round},
+                {"attempt", h.attempt},
+                {"committed", h.committed},
+                {"selected", h.selected},
+                {"reports", h.reports},
+                {"abandoned", h.abandoned},
+                {"missing", h.missing},
+                {"late", h.late},
+                {"examples", h.examples},
+                {"mean_train_loss", h.mean_train_loss},
+                {"seconds", h.closed_at - h.opened_at},
                 {"model_version", h.model_version}};
     if (!h.failure.empty()) rec["failure"] = h.failure;
     history.push_back(std::move(rec));
@@ -418,8 +429,8 @@ void FlService::StartSecAgg(Task& t, double now) {
   // Every attempt gets its own round id: keys and masks are never reused across attempts.
   const int64_t round_id = s.round * 1024 + s.attempt;
   const uint32_t n = static_cast<uint32_t>(s.cohort.size());
-  auto config = fl::SecureSumConfig(round_id, n, t.shape,
-                                    t.spec.secure == TaskSpec::Secure::kSecAggPlus);
+  auto config =
+      fl::SecureSumConfig(round_id, n, t.shape, t.spec.secure == TaskSpec::Secure::kSecAggPlus);
   if (!config.ok()) return FailSecAgg(t, config.status().message(), now);
   s.config = *config;
   auto codec = fl::SecureSumCodec(n);
@@ -482,8 +493,7 @@ void FlService::StepSecAgg(Task& t, double now) {
         break;
       }
       case Step::kMasked: {
-        if (!all_in && static_cast<int>(s.sent.size()) < rc.goal_count && now < s.step_ends)
-          return;
+        if (!all_in && static_cast<int>(s.sent.size()) < rc.goal_count && now < s.step_ends) return;
         auto request = s.server->FinishMaskedInput();
         if (!request.ok()) return FailSecAgg(t, request.status().message(), now);
         s.unmask_request = std::move(*request);
@@ -560,8 +570,8 @@ Status FlService::Publish(Task& t) {
   variant.blob_sha256 = sha;
   variant.size = size;
   v.variants.push_back(variant);
-  TERN_ASSIGN_OR_RETURN(auto stored, InsertSignedVersion(store_, *keys_, v, {},
-                                                         now + manifest_ttl_s_));
+  TERN_ASSIGN_OR_RETURN(auto stored,
+                        InsertSignedVersion(store_, *keys_, v, {}, now + manifest_ttl_s_));
   if (!stored) return Status(StatusCode::kFailedPrecondition, "version " + v.version + " exists");
   t.published = model->version;
   t.model_sha = sha;
@@ -605,11 +615,12 @@ FlReply FlService::SecAggGet(const std::string& task, const std::string& device,
     return {200, {{"ready", true}, {"message", fleet::Base64Encode(m.data(), m.size())}}};
   };
   if (step == "config") {
-    return {200, {{"ready", true},
-                  {"id", id->second},
-                  {"config", fleet::SecAggConfigToJson(s->config)},
-                  {"codec", {{"clip", fl::kSecureClip}, {"weight_cap", fl::kSecureWeightCap}}},
-                  {"step_timeout_s", t->spec.step_timeout_s}}};
+    return {200,
+            {{"ready", true},
+             {"id", id->second},
+             {"config", fleet::SecAggConfigToJson(s->config)},
+             {"codec", {{"clip", fl::kSecureClip}, {"weight_cap", fl::kSecureWeightCap}}},
+             {"step_timeout_s", t->spec.step_timeout_s}}};
   }
   if (step == "keys") {
     if (s->step == Step::kAdvertise) return {200, not_yet};
@@ -665,16 +676,23 @@ FlReply FlService::SecAggPost(const std::string& task, const std::string& device
   if (s->sent.count(device)) return {200, {{"accepted", true}}};  // a retry
   Status received;
   switch (s->step) {
-    case Step::kAdvertise: received = s->server->ReceiveAdvertiseKeys(id->second, *bytes); break;
-    case Step::kShare: received = s->server->ReceiveShareKeys(id->second, *bytes); break;
+    case Step::kAdvertise:
+      received = s->server->ReceiveAdvertiseKeys(id->second, *bytes);
+      break;
+    case Step::kShare:
+      received = s->server->ReceiveShareKeys(id->second, *bytes);
+      break;
     case Step::kMasked:
       if (static_cast<int>(s->sent.size()) >= t->spec.task.round.goal_count)
         return Error(410, "the round has its reports");
       received = s->server->ReceiveMaskedInput(id->second, *bytes);
       if (received.ok()) s->reports[device] = meta;
       break;
-    case Step::kUnmask: received = s->server->ReceiveUnmask(id->second, *bytes); break;
-    default: return Error(409, "secure aggregation ended");
+    case Step::kUnmask:
+      received = s->server->ReceiveUnmask(id->second, *bytes);
+      break;
+    default:
+      return Error(409, "secure aggregation ended");
   }
   if (!received.ok()) return Error(400, received.message());
   s->sent.insert(device);
@@ -717,8 +735,8 @@ FlReply FlService::Abandon(const std::string& task, const std::string& device, c
   std::lock_guard<std::mutex> lock(t->mu);
   const double now = Now();
   // A device whose masked input is in the secure sum counts whatever it says now.
-  const bool in_sum = t->sa && t->sa->round == round && t->sa->attempt == attempt &&
-                      t->sa->reports.count(device);
+  const bool in_sum =
+      t->sa && t->sa->round == round && t->sa->attempt == attempt && t->sa->reports.count(device);
   if (!in_sum) t->coord->Abandon(device, round, static_cast<int>(attempt), now);
   Drive(*t, now);
   return {200, {{"abandoned", true}}};

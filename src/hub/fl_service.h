@@ -54,8 +54,7 @@ class FlService {
   FlReply SecAggGet(const std::string& task, const std::string& device,
                     const std::map<std::string, std::string>& query);
   /// POST .../secagg {round, attempt, step: advertise|share|masked|unmask, message, ...}.
-  FlReply SecAggPost(const std::string& task, const std::string& device,
-                     const fleet::Json& body);
+  FlReply SecAggPost(const std::string& task, const std::string& device, const fleet::Json& body);
   /// POST .../report: a plain update (tasks without secure aggregation).
   FlReply Report(const std::string& task, const std::string& device, const fleet::Json& body);
   FlReply Abandon(const std::string& task, const std::string& device, const fleet::Json& body);

@@ -6,7 +6,7 @@
 // the 10 survivors and its model is published as a new registry version; the test replays each
 // survivor's training in-process (same code, data and seed) and checks that the published model
 // is the FedAvg of exactly those updates, that the test loss went down, and that the killed
-// agent restarts serving its model.
+// agent restarts serving its model. A hub restart then ends the task and keeps the version.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -26,14 +26,15 @@ namespace {
 
 using namespace test;  // NOLINT
 
-constexpr int kEligible = 11;        // agents that take part (one of them is killed)
-constexpr int64_t kPerAgent = 120;   // examples per agent
+constexpr int kEligible = 11;       // agents that take part (one of them is killed)
+constexpr int64_t kPerAgent = 120;  // examples per agent
 constexpr const char* kTask = "fmnist-fl";
 
 class AgentFl : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!std::filesystem::exists(std::string(train::kFashionMnistDir) + "/t10k-labels-idx1-ubyte.gz"))
+    if (!std::filesystem::exists(std::string(train::kFashionMnistDir) +
+                                 "/t10k-labels-idx1-ubyte.gz"))
       GTEST_SKIP() << "dataset-fashion-mnist is not installed";
     std::string pattern = (std::filesystem::temp_directory_path() / "tern-fl-XXXXXX").string();
     ASSERT_NE(mkdtemp(pattern.data()), nullptr);
@@ -116,15 +117,17 @@ TEST_F(AgentFl, SecureRoundSurvivesAKilledAgentAndPublishesAVersion) {
   const std::string base = onnx::BuildImageMlp(7, 28, 32, 10);
   const std::string sha = hub_->Upload(base);
   ASSERT_TRUE(fleet::IsSha256Hex(sha));
-  Json version = {{"version", "1"},
-                  {"variants",
-                   {{{"name", "fp32"}, {"precision", "fp32"}, {"provider", "ref"}, {"sha256", sha}}}}};
+  Json version = {
+      {"version", "1"},
+      {"variants",
+       {{{"name", "fp32"}, {"precision", "fp32"}, {"provider", "ref"}, {"sha256", sha}}}}};
   auto pub = hub_->Admin().Call("POST", "/v1/models/fmnist/versions", version.dump());
   ASSERT_TRUE(pub.ok());
   ASSERT_EQ(pub->status, 201) << pub->body;
 
   // Shards: agent i holds rows [i * kPerAgent, (i + 1) * kPerAgent) of the training set.
-  auto train_set = train::LoadIdxDataset(train::kFashionMnistDir, "train", (kEligible + 1) * kPerAgent);
+  auto train_set =
+      train::LoadIdxDataset(train::kFashionMnistDir, "train", (kEligible + 1) * kPerAgent);
   ASSERT_TRUE(train_set.ok()) << train_set.status().ToString();
   for (int i = 0; i <= kEligible; ++i)
     WriteShard(*train_set, i * kPerAgent, kPerAgent, AgentDir(i) + "/data");
@@ -136,7 +139,8 @@ TEST_F(AgentFl, SecureRoundSurvivesAKilledAgentAndPublishesAVersion) {
       {"algorithm", "fedavg"},
       {"secure_aggregation", "secagg"},
       {"plan", {{"epochs", 2}, {"batch", 20}, {"learning_rate", 0.1}, {"clip_norm", 0}}},
-      {"eligibility", {{"require_idle", true}, {"require_charging", true}, {"require_unmetered", true}}},
+      {"eligibility",
+       {{"require_idle", true}, {"require_charging", true}, {"require_unmetered", true}}},
       {"round",
        {{"goal_count", 10},
         {"over_selection", 1.1},
@@ -196,7 +200,8 @@ TEST_F(AgentFl, SecureRoundSurvivesAKilledAgentAndPublishesAVersion) {
     new_sha = v["variants"][0].value("sha256", "");
   }
   ASSERT_TRUE(fleet::IsSha256Hex(new_sha)) << versions.dump(1);
-  auto manifest = hub_->Admin().Call("GET", "/v1/models/fmnist/versions/" + published + "/manifest");
+  auto manifest =
+      hub_->Admin().Call("GET", "/v1/models/fmnist/versions/" + published + "/manifest");
   ASSERT_TRUE(manifest.ok());
   EXPECT_EQ(manifest->status, 200);
   auto blob = hub_->Admin().Call("GET", "/v1/blobs/" + new_sha);
@@ -228,7 +233,8 @@ TEST_F(AgentFl, SecureRoundSurvivesAKilledAgentAndPublishesAVersion) {
     auto u = client.Train(a, **base_trainer, nullptr,
                           fleet::FlTrainingSeed(kTask, 1, attempt, dev.value("id", "")));
     ASSERT_TRUE(u.ok()) << u.status().ToString();
-    for (size_t k = 0; k < sum.size(); ++k) sum[k] += static_cast<double>(u->examples) * u->delta[k];
+    for (size_t k = 0; k < sum.size(); ++k)
+      sum[k] += static_cast<double>(u->examples) * u->delta[k];
     weight += static_cast<double>(u->examples);
   }
   const std::vector<float>& got = (*new_trainer)->initial_params();
@@ -250,8 +256,10 @@ TEST_F(AgentFl, SecureRoundSurvivesAKilledAgentAndPublishesAVersion) {
   ASSERT_TRUE(before.ok() && after.ok());
   EXPECT_LT(after->loss, before->loss);
   EXPECT_GT(after->accuracy, before->accuracy);
-  std::printf("fl round: loss %.4f -> %.4f, accuracy %.3f -> %.3f, max |published - replayed| %.2e\n",
-              before->loss, after->loss, before->accuracy, after->accuracy, max_err);
+  std::printf(
+      "fl round: loss %.4f -> %.4f, accuracy %.3f -> %.3f, largest step %.3g, "
+      "max |published - replayed| %.2e\n",
+      before->loss, after->loss, before->accuracy, after->accuracy, max_step, max_err);
 
   // The killed agent's device is intact: restarted, it serves its model again.
   agents_[0] = StartAgent(0, false, {});
@@ -262,11 +270,22 @@ TEST_F(AgentFl, SecureRoundSurvivesAKilledAgentAndPublishesAVersion) {
   for (int64_t d : {1, 1, 28, 28}) t.add_dims(d);
   t.set_raw_data(image.data(), image.size() * sizeof(float));
   for (int i = 0; i < 200 && !served; ++i) {
-    auto r = SocketRequest(AgentDir(0) + "/state/agent.sock", EncodeRunRequest({t.SerializeAsString()}));
+    auto r =
+        SocketRequest(AgentDir(0) + "/state/agent.sock", EncodeRunRequest({t.SerializeAsString()}));
     served = r.ok() && DecodeRunReply(*r).ok();
     if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_TRUE(served) << Slurp(AgentDir(0) + "/log");
+
+  // A hub restart ends the task (rounds live in memory) and keeps the published version.
+  hub_->Stop();
+  ASSERT_TRUE(hub_->Start()) << Slurp(tmp_ + "/hub.log");
+  auto gone = hub_->Admin().Call("GET", std::string("/v1/fl/tasks/") + kTask);
+  ASSERT_TRUE(gone.ok());
+  EXPECT_EQ(gone->status, 404);
+  auto kept = hub_->Admin().Call("GET", "/v1/models/fmnist/versions/" + published);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->status, 200);
 }
 
 }  // namespace
