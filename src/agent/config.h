@@ -28,7 +28,7 @@ struct FlConfig {
   /// download conditions file; neither set: a dedicated device (always idle, charging,
   /// unmetered). A key that cannot be read counts as not met.
   std::string state_file;
-  std::string task;                 ///< take part only in this task (empty: any)
+  std::string task;                  ///< take part only in this task (empty: any)
   int max_checkin_interval_s = 300;  ///< caps the hub's "come back later"
 };
 

@@ -1,4 +1,5 @@
-// Federated learning through real processes on 127.0.0.1: one tern-hub hosts an FL task with
+// Federated learning through real processes on 127.0.0.1 (plus a two-round plain task and the
+// task API's input checks): one tern-hub hosts an FL task with
 // secure aggregation; 11 eligible tern-agents (each with its own shard of Fashion-MNIST as
 // example .pb files) and one that is not eligible (metered network) check in. One agent is
 // killed right after it shared its keys (TERN_AGENT_CRASH_AT=fl-after-share), so the hub must
@@ -101,6 +102,48 @@ class AgentFl : public ::testing::Test {
     return Spawn({TERN_AGENT_BINARY, "run", "--config", dir + "/agent.json"}, env, dir + "/log");
   }
 
+  // The base model (MLP 784-32-10), published as fmnist 1; the agents serve it. Empty on failure.
+  std::string PublishBase() {
+    const std::string base = onnx::BuildImageMlp(7, 28, 32, 10);
+    const std::string sha = hub_->Upload(base);
+    EXPECT_TRUE(fleet::IsSha256Hex(sha));
+    const Json variant = {
+        {"name", "fp32"}, {"precision", "fp32"}, {"provider", "ref"}, {"sha256", sha}};
+    const Json version = {{"version", "1"}, {"variants", Json::array({variant})}};
+    auto pub = hub_->Admin().Call("POST", "/v1/models/fmnist/versions", version.dump());
+    const bool ok = pub.ok() && pub->status == 201;
+    EXPECT_TRUE(ok) << (pub.ok() ? pub->body : pub.status().ToString());
+    return ok ? base : "";
+  }
+
+  // Agent i's shard: rows [i * kPerAgent, (i + 1) * kPerAgent) of the training set.
+  void WriteShards(int agents) {
+    auto train_set = train::LoadIdxDataset(train::kFashionMnistDir, "train", agents * kPerAgent);
+    ASSERT_TRUE(train_set.ok()) << train_set.status().ToString();
+    for (int i = 0; i < agents; ++i)
+      WriteShard(*train_set, i * kPerAgent, kPerAgent, AgentDir(i) + "/data");
+  }
+
+  void CreateTask(const Json& task) {
+    auto created = hub_->Admin().Call("POST", "/v1/fl/tasks", task.dump());
+    ASSERT_TRUE(created.ok());
+    ASSERT_EQ(created->status, 201) << created->body;
+  }
+
+  // Polls the task until it is done or failed (bounded).
+  Json WaitForTaskEnd(const std::string& task, int timeout_s) {
+    Json status;
+    for (int i = 0; i < timeout_s * 4; ++i) {
+      status = Get("/v1/fl/tasks/" + task);
+      const std::string phase = status.is_object() && status["phase"].is_string()
+                                    ? status["phase"].get<std::string>()
+                                    : "";
+      if (phase == "done" || phase == "failed") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    return status;
+  }
+
   Json Get(const std::string& path) {
     auto r = hub_->Admin().Call("GET", path);
     if (!r.ok() || r->status != 200) return Json();
@@ -113,24 +156,11 @@ class AgentFl : public ::testing::Test {
 };
 
 TEST_F(AgentFl, SecureRoundSurvivesAKilledAgentAndPublishesAVersion) {
-  // The base model (MLP 784-32-10), published as fmnist 1; the agents serve it.
-  const std::string base = onnx::BuildImageMlp(7, 28, 32, 10);
-  const std::string sha = hub_->Upload(base);
-  ASSERT_TRUE(fleet::IsSha256Hex(sha));
-  Json version = {
-      {"version", "1"},
-      {"variants",
-       {{{"name", "fp32"}, {"precision", "fp32"}, {"provider", "ref"}, {"sha256", sha}}}}};
-  auto pub = hub_->Admin().Call("POST", "/v1/models/fmnist/versions", version.dump());
-  ASSERT_TRUE(pub.ok());
-  ASSERT_EQ(pub->status, 201) << pub->body;
+  const std::string base = PublishBase();
+  ASSERT_FALSE(base.empty());
 
-  // Shards: agent i holds rows [i * kPerAgent, (i + 1) * kPerAgent) of the training set.
-  auto train_set =
-      train::LoadIdxDataset(train::kFashionMnistDir, "train", (kEligible + 1) * kPerAgent);
-  ASSERT_TRUE(train_set.ok()) << train_set.status().ToString();
-  for (int i = 0; i <= kEligible; ++i)
-    WriteShard(*train_set, i * kPerAgent, kPerAgent, AgentDir(i) + "/data");
+  WriteShards(kEligible + 1);
+  if (HasFatalFailure()) return;
 
   const Json task = {
       {"name", kTask},
@@ -151,9 +181,8 @@ TEST_F(AgentFl, SecureRoundSurvivesAKilledAgentAndPublishesAVersion) {
         {"max_attempts", 2}}},
       {"population", kEligible},
       {"max_rounds", 1}};
-  auto created = hub_->Admin().Call("POST", "/v1/fl/tasks", task.dump());
-  ASSERT_TRUE(created.ok());
-  ASSERT_EQ(created->status, 201) << created->body;
+  CreateTask(task);
+  if (HasFatalFailure()) return;
 
   for (int i = 0; i < kEligible; ++i) {
     std::map<std::string, std::string> env;
@@ -162,13 +191,7 @@ TEST_F(AgentFl, SecureRoundSurvivesAKilledAgentAndPublishesAVersion) {
   }
   agents_.push_back(StartAgent(kEligible, /*metered=*/true, {}));
 
-  Json status;
-  for (int i = 0; i < 120 * 4; ++i) {
-    status = Get(std::string("/v1/fl/tasks/") + kTask);
-    const std::string phase = status.is_object() ? status.value("phase", "") : "";
-    if (phase == "done" || phase == "failed") break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
+  const Json status = WaitForTaskEnd(kTask, 120);
   ASSERT_TRUE(status.is_object()) << Slurp(tmp_ + "/hub.log");
   ASSERT_EQ(status.value("phase", ""), "done") << status.dump(1) << Slurp(tmp_ + "/hub.log");
 
@@ -286,6 +309,114 @@ TEST_F(AgentFl, SecureRoundSurvivesAKilledAgentAndPublishesAVersion) {
   auto kept = hub_->Admin().Call("GET", "/v1/models/fmnist/versions/" + published);
   ASSERT_TRUE(kept.ok());
   EXPECT_EQ(kept->status, 200);
+}
+
+// Plain aggregation (no secure aggregation) over two rounds: the second round starts from the
+// first round's published model and both are published, here under another model name.
+TEST_F(AgentFl, PlainRoundsPublishEachRound) {
+  ASSERT_FALSE(PublishBase().empty());
+  constexpr int kAgents = 3;
+  WriteShards(kAgents);
+  if (HasFatalFailure()) return;
+  const Json task = {
+      {"name", "plain"},
+      {"model", "fmnist"},
+      {"version", "1"},
+      {"publish_model", "fmnist-fl"},
+      {"algorithm", "fedprox"},
+      {"secure_aggregation", "none"},
+      {"plan", {{"epochs", 1}, {"batch", 20}, {"learning_rate", 0.1}, {"prox_mu", 0.01}}},
+      {"round",
+       {{"goal_count", kAgents},
+        {"over_selection", 1.0},
+        {"min_reports", kAgents},
+        {"selection_timeout_s", 40},
+        {"deadline_s", 40}}},
+      {"population", kAgents},
+      {"max_rounds", 2}};
+  CreateTask(task);
+  if (HasFatalFailure()) return;
+  for (int i = 0; i < kAgents; ++i) agents_.push_back(StartAgent(i, false, {}));
+  const Json status = WaitForTaskEnd("plain", 120);
+  ASSERT_TRUE(status.is_object()) << Slurp(tmp_ + "/hub.log");
+  ASSERT_EQ(status.value("phase", ""), "done") << status.dump(1);
+  ASSERT_EQ(status["published"].size(), 2u) << status.dump(1);
+  EXPECT_EQ(status["published"][1].value("version", ""), "1+plain.r2");
+  for (const auto& h : status["history"]) {
+    EXPECT_TRUE(h.value("committed", false)) << status.dump(1);
+    EXPECT_EQ(h.value("reports", 0), kAgents);
+  }
+  const Json versions = Get("/v1/models/fmnist-fl/versions");
+  ASSERT_TRUE(versions.is_object());
+  EXPECT_EQ(versions["versions"].size(), 2u) << versions.dump(1);
+}
+
+// The task API checks what it is given; devices and admins reach only their endpoints.
+TEST_F(AgentFl, TaskApiChecksItsInput) {
+  ASSERT_FALSE(PublishBase().empty());
+  Json good = {{"name", "t1"},
+               {"model", "fmnist"},
+               {"version", "1"},
+               {"round", {{"goal_count", 3}, {"min_reports", 3}, {"deadline_s", 30}}}};
+  auto post = [&](const Json& body) {
+    auto r = hub_->Admin().Call("POST", "/v1/fl/tasks", body.dump());
+    return r.ok() ? r->status : -1;
+  };
+  auto with = [&](const std::string& key, const Json& value) {
+    Json j = good;
+    j[key] = value;
+    return j;
+  };
+  EXPECT_EQ(post(Json::object()), 400);
+  EXPECT_EQ(post(with("version", "9")), 404);
+  EXPECT_EQ(post(with("algorithm", "scaffold")), 409);
+  EXPECT_EQ(post(with("algorithm", "sgd")), 400);
+  EXPECT_EQ(post(with("secure_aggregation", "maybe")), 400);
+  EXPECT_EQ(post(with("plan", {{"epochs", "two"}})), 400);
+  EXPECT_EQ(post(with("round", {{"goal_count", 2}, {"min_reports", 5}})), 400);
+  EXPECT_EQ(post(good), 201);
+  EXPECT_EQ(post(good), 409);  // running
+  const Json list = Get("/v1/fl/tasks");
+  ASSERT_TRUE(list.is_object());
+  EXPECT_EQ(list["tasks"].size(), 1u);
+
+  // A device: ineligible on a metered network, told when to come back; not in any round.
+  auto reg = hub_->Admin().Call("POST", "/v1/devices/register",
+                                Json{{"name", "d"}, {"capabilities", Json::object()}}.dump());
+  ASSERT_TRUE(reg.ok());
+  ASSERT_EQ(reg->status, 201) << reg->body;
+  AgentConfig dc;
+  dc.hub_url = hub_->url();
+  dc.max_attempts = 1;
+  HubClient device(dc, nullptr);
+  device.set_token(Json::parse(reg->body)["token"].get<std::string>());
+  const Json metered = {
+      {"state", {{"idle", true}, {"charging", true}, {"unmetered", false}, {"examples", 10}}}};
+  auto in = device.Call("POST", "/v1/fl/checkin", metered.dump());
+  ASSERT_TRUE(in.ok());
+  ASSERT_EQ(in->status, 200) << in->body;
+  const Json answer = Json::parse(in->body, nullptr, false);
+  EXPECT_FALSE(answer.value("selected", true));
+  EXPECT_GT(answer.value("retry_after_s", 0.0), 0.0);
+  auto cfg = device.Call("GET", "/v1/fl/tasks/t1/secagg?round=1&attempt=1&step=config");
+  ASSERT_TRUE(cfg.ok());
+  EXPECT_EQ(cfg->status, 200);  // selection still open: not ready yet
+  EXPECT_FALSE(Json::parse(cfg->body, nullptr, false).value("ready", true));
+  const Json share = {{"round", 1}, {"attempt", 1}, {"step", "share"}, {"message", ""}};
+  auto shared = device.Call("POST", "/v1/fl/tasks/t1/secagg", share.dump());
+  ASSERT_TRUE(shared.ok());
+  EXPECT_EQ(shared->status, 410);  // no SecAgg round open (and not selected)
+  const Json gave_up = {{"round", 1}, {"attempt", 1}};
+  auto missing = device.Call("POST", "/v1/fl/tasks/nope/abandon", gave_up.dump());
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(missing->status, 404);
+  // Devices may not create tasks; admins may not check in.
+  auto create = device.Call("POST", "/v1/fl/tasks", good.dump());
+  ASSERT_TRUE(create.ok());
+  EXPECT_EQ(create->status, 403);
+  auto admin_in = hub_->Admin().Call("POST", "/v1/fl/checkin", metered.dump());
+  ASSERT_TRUE(admin_in.ok());
+  EXPECT_EQ(admin_in->status, 403);
 }
 
 }  // namespace
