@@ -176,6 +176,13 @@ Status FlWorker::RunRound(const Json& a) {
         fleet::SecAggConfigFromJson(cfg.contains("config") ? cfg["config"] : Json::object()));
     int64_t id = 0;
     TERN_RETURN_IF_ERROR(fleet::ReadInt(cfg, "id", 1, config.num_clients, &id));
+    // The hub knows the round's deadline once selection closed: training must end in time for
+    // the masked input, and the later steps may wait until the deadline itself.
+    double deadline_in = -1, masked_in = -1;
+    TERN_RETURN_IF_ERROR(fleet::ReadNumber(cfg, "deadline_in_s", 0, 1e9, &deadline_in));
+    TERN_RETURN_IF_ERROR(fleet::ReadNumber(cfg, "masked_input_in_s", 0, 1e9, &masked_in));
+    if (deadline_in >= 0) r.deadline = Clock() + deadline_in;
+    if (masked_in >= 0) asg.deadline = Clock() + masked_in;
     const size_t length = trainer_->params().size + trainer_->states().size + 1;
     if (config.vector_length != length)
       return InvalidArgument("secure aggregation expects " + std::to_string(config.vector_length) +

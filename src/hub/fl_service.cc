@@ -620,7 +620,11 @@ FlReply FlService::SecAggGet(const std::string& task, const std::string& device,
              {"id", id->second},
              {"config", fleet::SecAggConfigToJson(s->config)},
              {"codec", {{"clip", fl::kSecureClip}, {"weight_cap", fl::kSecureWeightCap}}},
-             {"step_timeout_s", t->spec.step_timeout_s}}};
+             {"step_timeout_s", t->spec.step_timeout_s},
+             // The round's real deadline is known now (selection closed): the masked input
+             // must arrive one step timeout before it.
+             {"deadline_in_s", std::max(0.0, c.deadline() - now)},
+             {"masked_input_in_s", std::max(0.0, c.deadline() - t->spec.step_timeout_s - now)}}};
   }
   if (step == "keys") {
     if (s->step == Step::kAdvertise) return {200, not_yet};

@@ -1,13 +1,14 @@
-// Federated learning through real processes on 127.0.0.1 (plus a two-round plain task and the
-// task API's input checks): one tern-hub hosts an FL task with
+// Federated learning through real processes on 127.0.0.1: one tern-hub hosts an FL task with
 // secure aggregation; 11 eligible tern-agents (each with its own shard of Fashion-MNIST as
 // example .pb files) and one that is not eligible (metered network) check in. One agent is
-// killed right after it shared its keys (TERN_AGENT_CRASH_AT=fl-after-share), so the hub must
-// remove its pairwise masks from the sum with the others' key shares. The round commits with
-// the 10 survivors and its model is published as a new registry version; the test replays each
-// survivor's training in-process (same code, data and seed) and checks that the published model
-// is the FedAvg of exactly those updates, that the test loss went down, and that the killed
-// agent restarts serving its model. A hub restart then ends the task and keeps the version.
+// killed mid-round (TERN_AGENT_CRASH_AT): after it shared its keys (the hub removes its pairwise
+// masks with the others' key shares; 10 reports count), or after it sent its masked input (the
+// hub rebuilds its self mask without its unmasking answer; 11 reports count). The round's model
+// is published as a new registry version; the test replays each counted agent's training
+// in-process (same code, data and seed) and checks that the published model is the FedAvg of
+// exactly those updates, that the test loss went down, and that the killed agent restarts
+// serving its model. A hub restart then ends the task and keeps the version. Also: a two-round
+// task without secure aggregation, and the task API's input and access checks.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -153,9 +154,16 @@ class AgentFl : public ::testing::Test {
   std::string tmp_;
   std::unique_ptr<Hub> hub_;
   std::vector<pid_t> agents_;
+  void SecureRound(const std::string& crash_at);
 };
 
-TEST_F(AgentFl, SecureRoundSurvivesAKilledAgentAndPublishesAVersion) {
+// Runs one secure round in which agent 0 is killed at `crash_at`. After sharing its keys it is a
+// drop-out (goal 10: the 10 others report, its pairwise masks are rebuilt from their shares);
+// after its masked input it is a survivor that never unmasks (goal 11: all 11 count, its self
+// mask is rebuilt from the others' shares).
+void AgentFl::SecureRound(const std::string& crash_at) {
+  const bool counted = crash_at == "fl-after-masked";
+  const int goal = counted ? kEligible : kEligible - 1;
   const std::string base = PublishBase();
   ASSERT_FALSE(base.empty());
 
@@ -172,8 +180,8 @@ TEST_F(AgentFl, SecureRoundSurvivesAKilledAgentAndPublishesAVersion) {
       {"eligibility",
        {{"require_idle", true}, {"require_charging", true}, {"require_unmetered", true}}},
       {"round",
-       {{"goal_count", 10},
-        {"over_selection", 1.1},
+       {{"goal_count", goal},
+        {"over_selection", counted ? 1.0 : 1.1},
         {"min_reports", 8},
         {"selection_timeout_s", 40},
         {"deadline_s", 40},
@@ -186,7 +194,7 @@ TEST_F(AgentFl, SecureRoundSurvivesAKilledAgentAndPublishesAVersion) {
 
   for (int i = 0; i < kEligible; ++i) {
     std::map<std::string, std::string> env;
-    if (i == 0) env["TERN_AGENT_CRASH_AT"] = "fl-after-share";
+    if (i == 0) env["TERN_AGENT_CRASH_AT"] = crash_at;
     agents_.push_back(StartAgent(i, false, env));
   }
   agents_.push_back(StartAgent(kEligible, /*metered=*/true, {}));
@@ -198,18 +206,17 @@ TEST_F(AgentFl, SecureRoundSurvivesAKilledAgentAndPublishesAVersion) {
   // Agent 0 died where it was told to; the ineligible agent was never selected.
   EXPECT_EQ(WaitExit(agents_[0], 5), 3) << Slurp(AgentDir(0) + "/log");
   agents_[0] = -1;
-  EXPECT_NE(Slurp(AgentDir(0) + "/log").find("crash injected at fl-after-share"),
-            std::string::npos);
+  EXPECT_NE(Slurp(AgentDir(0) + "/log").find("crash injected at " + crash_at), std::string::npos);
   EXPECT_EQ(Slurp(AgentDir(kEligible) + "/log").find("selected for"), std::string::npos);
 
-  // One committed round: 11 selected, 10 reports, one drop-out.
+  // One committed round: 11 selected; 10 reports and one drop-out, or 11 reports.
   const Json history = status["history"];
   ASSERT_FALSE(history.empty());
   const Json& last = history.back();
   EXPECT_TRUE(last.value("committed", false)) << status.dump(1);
   EXPECT_EQ(last.value("selected", 0), kEligible);
-  EXPECT_EQ(last.value("reports", 0), kEligible - 1);
-  EXPECT_EQ(last.value("missing", 0) + last.value("abandoned", 0), 1);
+  EXPECT_EQ(last.value("reports", 0), goal);
+  EXPECT_EQ(last.value("missing", 0) + last.value("abandoned", 0), counted ? 0 : 1);
   const int64_t attempt = last.value("attempt", 1);
 
   // The round's model is a new version of fmnist in the registry, signed like any other.
@@ -249,7 +256,7 @@ TEST_F(AgentFl, SecureRoundSurvivesAKilledAgentAndPublishesAVersion) {
   a.model = global;
   std::vector<double> sum(global->params.size(), 0.0);
   double weight = 0;
-  for (int i = 1; i < kEligible; ++i) {
+  for (int i = counted ? 0 : 1; i < kEligible; ++i) {
     const Json dev = SlurpJson(AgentDir(i) + "/state/device.json");
     ASSERT_TRUE(dev.is_object());
     fl::FlClient client("replay", std::make_unique<fl::FolderDataSource>(AgentDir(i) + "/data"));
@@ -309,6 +316,12 @@ TEST_F(AgentFl, SecureRoundSurvivesAKilledAgentAndPublishesAVersion) {
   auto kept = hub_->Admin().Call("GET", "/v1/models/fmnist/versions/" + published);
   ASSERT_TRUE(kept.ok());
   EXPECT_EQ(kept->status, 200);
+}
+
+TEST_F(AgentFl, SecureRoundSurvivesAnAgentKilledAfterSharingKeys) { SecureRound("fl-after-share"); }
+
+TEST_F(AgentFl, SecureRoundCountsAnAgentKilledAfterItsMaskedInput) {
+  SecureRound("fl-after-masked");
 }
 
 // Plain aggregation (no secure aggregation) over two rounds: the second round starts from the
