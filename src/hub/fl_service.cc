@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <optional>
 #include <random>
 #include <set>
@@ -179,8 +180,10 @@ struct FlService::SecAggRound {
 struct FlService::Task {
   std::mutex mu;
   TaskSpec spec;
-  VariantRecord variant;      ///< the base variant (precision, provider, features)
-  std::string base_metadata;  ///< for the published versions
+  VariantRecord variant;    ///< the base variant (precision, provider, features)
+  Json body;                ///< the task as created (saved for a restart)
+  int64_t rounds_done = 0;  ///< rounds committed before the last hub restart
+  bool saved_end = false;
   std::unique_ptr<fl::Coordinator> coord;
   fl::ExternalSum* external = nullptr;  ///< owned by coord; null without secure aggregation
   fl::SumShape shape;
@@ -194,12 +197,14 @@ struct FlService::Task {
 };
 
 FlService::FlService(Store* store, BlobStore* blobs, const HubKeys* keys,
-                     std::function<int64_t()> unix_clock, int64_t manifest_ttl_s)
+                     std::function<int64_t()> unix_clock, int64_t manifest_ttl_s,
+                     std::string state_dir)
     : store_(store),
       blobs_(blobs),
       keys_(keys),
       unix_clock_(std::move(unix_clock)),
-      manifest_ttl_s_(manifest_ttl_s) {}
+      manifest_ttl_s_(manifest_ttl_s),
+      state_dir_(std::move(state_dir)) {}
 
 FlService::~FlService() = default;
 
@@ -214,56 +219,117 @@ std::shared_ptr<FlService::Task> FlService::Find(const std::string& name) {
 }
 
 FlReply FlService::CreateTask(const Json& body) {
-  auto spec = ParseTaskSpec(body);
-  if (!spec.ok()) return FromStatus(spec.status());
+  auto t = Build(body, 0, "");
+  if (!t.ok()) return FromStatus(t.status());
+  std::lock_guard<std::mutex> lock(mu_);
+  auto& slot = tasks_[(*t)->spec.task.name];
+  if (slot && slot->coord->phase() != fl::Coordinator::Phase::kDone &&
+      slot->coord->phase() != fl::Coordinator::Phase::kFailed)
+    return Error(409, "task " + (*t)->spec.task.name + " is running");
+  slot = *t;
+  std::lock_guard<std::mutex> task_lock((*t)->mu);
+  Status saved = Save(**t);
+  if (!saved.ok()) std::fprintf(stderr, "tern-hub: fl: %s\n", saved.ToString().c_str());
+  return {201, TaskJson(**t)};
+}
+
+Result<std::shared_ptr<FlService::Task>> FlService::Build(const Json& body, int64_t rounds_done,
+                                                          const std::string& resume_version) {
+  TERN_ASSIGN_OR_RETURN(TaskSpec spec, ParseTaskSpec(body));
   auto t = std::make_shared<Task>();
-  t->spec = std::move(*spec);
-  auto version = store_->FindVersion(t->spec.model, t->spec.version);
-  if (!version.ok()) return Error(500, "store: " + version.status().message());
-  if (!*version) return Error(404, "version " + t->spec.version + " of " + t->spec.model);
-  const ModelVersionRecord& v = **version;
+  t->spec = std::move(spec);
+  t->body = body;
+  t->rounds_done = rounds_done;
+  if (rounds_done > 0 && t->spec.task.max_rounds > 0) {
+    if (rounds_done >= t->spec.task.max_rounds)
+      return Status(StatusCode::kFailedPrecondition, "all rounds are done");
+    t->spec.task.max_rounds -= static_cast<int>(rounds_done);
+  }
+  // A resumed task starts from its last published round's model.
+  const std::string& model = resume_version.empty() ? t->spec.model : t->spec.publish_model;
+  const std::string& at = resume_version.empty() ? t->spec.version : resume_version;
+  TERN_ASSIGN_OR_RETURN(auto version, store_->FindVersion(model, at));
+  if (!version) return OutOfRange("version " + at + " of " + model + " not found");
+  const ModelVersionRecord& v = *version;
   auto variant = std::find_if(v.variants.begin(), v.variants.end(), [&](const VariantRecord& r) {
     return t->spec.variant.empty() || r.name == t->spec.variant;
   });
-  if (variant == v.variants.end()) return Error(404, "variant " + t->spec.variant);
+  if (variant == v.variants.end()) return OutOfRange("variant " + t->spec.variant + " not found");
   if (variant->precision != "fp32")
-    return Error(409, "federated training needs an fp32 variant, not " + variant->precision);
+    return Status(StatusCode::kFailedPrecondition,
+                  "federated training needs an fp32 variant, not " + variant->precision);
   t->variant = *variant;
-  t->base_metadata = v.metadata_json;
   auto onnx = fleet::ReadFile(blobs_->PathOf(variant->blob_sha256), kMaxModelBytes);
-  if (!onnx.ok()) return Error(500, "cannot read the model blob: " + onnx.status().message());
+  if (!onnx.ok()) return Internal("cannot read the model blob: " + onnx.status().message());
   auto trainer = fl::LocalTrainer::Create(*onnx);
   if (!trainer.ok())
-    return Error(409, "the model cannot be trained: " + trainer.status().ToString());
+    return Status(StatusCode::kFailedPrecondition,
+                  "the model cannot be trained: " + trainer.status().ToString());
   const fl::LocalTrainer& lt = **trainer;
   t->shape = {lt.params().size, lt.states().size, 0};
   std::unique_ptr<fl::UpdateSum> sum;
   if (t->spec.secure == TaskSpec::Secure::kNone) {
-    fl::AggregationOptions ao;
-    auto plain = fl::MakeUpdateSum(ao);
-    if (!plain.ok()) return FromStatus(plain.status());
-    sum = std::move(*plain);
+    TERN_ASSIGN_OR_RETURN(sum, fl::MakeUpdateSum(fl::AggregationOptions{}));
   } else {
     auto external = std::make_unique<fl::ExternalSum>();
     t->external = external.get();
     sum = std::move(external);
   }
-  auto coord =
+  TERN_ASSIGN_OR_RETURN(
+      t->coord,
       fl::Coordinator::Create(t->spec.task, *onnx, lt.params(), lt.states(), lt.initial_params(),
-                              lt.initial_states(), std::move(sum), std::random_device{}(), Now());
-  if (!coord.ok()) return FromStatus(coord.status());
-  t->coord = std::move(*coord);
+                              lt.initial_states(), std::move(sum), std::random_device{}(), Now()));
   t->model_sha = variant->blob_sha256;
   t->model_size = variant->size;
   t->model_version = v.version;
-  std::lock_guard<std::mutex> lock(mu_);
-  auto& slot = tasks_[t->spec.task.name];
-  if (slot && slot->coord->phase() != fl::Coordinator::Phase::kDone &&
-      slot->coord->phase() != fl::Coordinator::Phase::kFailed)
-    return Error(409, "task " + t->spec.task.name + " is running");
-  slot = t;
-  std::lock_guard<std::mutex> task_lock(t->mu);
-  return {201, TaskJson(*t)};
+  return t;
+}
+
+Status FlService::Save(Task& t) {
+  if (state_dir_.empty()) return Status::Ok();
+  const fl::Coordinator::Phase phase = t.coord->phase();
+  const Json state = {{"spec", t.body},
+                      {"rounds_done", t.rounds_done + t.published},
+                      {"current_version", t.model_version},
+                      {"published", t.versions},
+                      {"ended", phase == fl::Coordinator::Phase::kDone ||
+                                    phase == fl::Coordinator::Phase::kFailed}};
+  std::error_code ec;
+  std::filesystem::create_directories(state_dir_, ec);
+  return fleet::WriteFileAtomic(state_dir_ + "/" + t.spec.task.name + ".json", state.dump(1) + "\n",
+                                0600);
+}
+
+void FlService::Restore() {
+  if (state_dir_.empty()) return;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(state_dir_, ec)) {
+    if (e.path().extension() != ".json") continue;
+    auto text = fleet::ReadFile(e.path().string(), 4 << 20);
+    auto state = text.ok() ? fleet::ParseJson(*text) : Result<Json>(text.status());
+    if (!state.ok() || !state->is_object()) {
+      std::fprintf(stderr, "tern-hub: fl: %s is unreadable\n", e.path().c_str());
+      continue;
+    }
+    bool ended = false;
+    int64_t rounds_done = 0;
+    (void)fleet::ReadBool(*state, "ended", &ended);
+    (void)fleet::ReadInt(*state, "rounds_done", 0, int64_t{1} << 40, &rounds_done);
+    if (ended) continue;
+    const Json spec = (*state)["spec"];
+    auto t = Build(spec, rounds_done, rounds_done > 0 ? StringOr(*state, "current_version") : "");
+    if (!t.ok()) {
+      std::fprintf(stderr, "tern-hub: fl: task in %s not resumed: %s\n", e.path().c_str(),
+                   t.status().ToString().c_str());
+      continue;
+    }
+    auto published = state->find("published");
+    if (published != state->end() && published->is_array()) (*t)->versions = *published;
+    std::fprintf(stderr, "tern-hub: fl: task %s resumed after %lld rounds\n",
+                 (*t)->spec.task.name.c_str(), static_cast<long long>(rounds_done));
+    std::lock_guard<std::mutex> lock(mu_);
+    tasks_[(*t)->spec.task.name] = *t;
+  }
 }
 
 Json FlService::TaskJson(Task& t) {
@@ -302,6 +368,7 @@ Json FlService::TaskJson(Task& t) {
             {"current_version", t.model_version},
             {"published", t.versions},
             {"secagg_failures", t.secagg_failures},
+            {"rounds_before_restart", t.rounds_done},
             {"history", history}};
   if (!c.end_reason().empty()) j["end_reason"] = c.end_reason();
   return j;
@@ -407,6 +474,13 @@ void FlService::Drive(Task& t, double now) {
     if (c.phase() == fl::Coordinator::Phase::kReporting && !current) StartSecAgg(t, now);
     if (!current && c.phase() != fl::Coordinator::Phase::kReporting) t.sa.reset();
     if (t.sa) StepSecAgg(t, now);
+  }
+  const bool ended =
+      c.phase() == fl::Coordinator::Phase::kDone || c.phase() == fl::Coordinator::Phase::kFailed;
+  if (ended && !t.saved_end && c.model()->version <= t.published) {
+    t.saved_end = true;
+    Status st = Save(t);
+    if (!st.ok()) std::fprintf(stderr, "tern-hub: fl: %s\n", st.ToString().c_str());
   }
   if (c.model()->version > t.published) {
     Status st = Publish(t);
@@ -555,10 +629,11 @@ Status FlService::Publish(Task& t) {
     if (h.committed && h.model_version == model->version) rec = &h;
   ModelVersionRecord v;
   v.model = t.spec.publish_model;
-  v.version = t.spec.version + "+" + t.spec.task.name + ".r" + std::to_string(model->version);
+  const int64_t round = t.rounds_done + model->version;  // counting rounds before a restart
+  v.version = t.spec.version + "+" + t.spec.task.name + ".r" + std::to_string(round);
   Json meta = {{"fl",
                 {{"task", t.spec.task.name},
-                 {"round", rec ? rec->round : model->version},
+                 {"round", round},
                  {"base_version", t.spec.version},
                  {"algorithm", fl::AlgorithmName(t.spec.task.algorithm)},
                  {"reports", rec ? rec->reports : 0},
@@ -577,8 +652,8 @@ Status FlService::Publish(Task& t) {
   t.model_sha = sha;
   t.model_size = size;
   t.model_version = v.version;
-  t.versions.push_back({{"round", model->version}, {"version", v.version}, {"sha256", sha}});
-  return Status::Ok();
+  t.versions.push_back({{"round", round}, {"version", v.version}, {"sha256", sha}});
+  return Save(t);
 }
 
 FlReply FlService::SecAggGet(const std::string& task, const std::string& device,

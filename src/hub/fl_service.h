@@ -13,8 +13,11 @@
 //     never sees one device's update; without secure aggregation devices post their update;
 //   - every committed round's model becomes a new version in the registry (a blob and a signed
 //     manifest, like any published version), so the rollout path can ship it.
-// Tasks and rounds live in memory: a hub restart abandons the task (devices find it gone and
-// stop); the registry only ever gets whole versions (one store transaction each).
+// Rounds live in memory; each task's definition and progress (rounds published, current
+// version) are saved in DATA/fl/<task>.json after every commit, so a restarted hub resumes the
+// task from its last published model (the round in flight is abandoned; devices see their round
+// closed and check in again; server-optimizer moments of FedAdam/FedYogi start over). The
+// registry only ever gets whole versions (one store transaction each).
 #pragma once
 
 #include <cstdint>
@@ -40,8 +43,12 @@ struct FlReply {
 class FlService {
  public:
   /// `unix_clock`: Unix seconds for the registry; round timing uses a monotonic clock.
+  /// `state_dir` (empty: none) keeps each task's definition and progress, so a restarted hub
+  /// resumes its tasks from their last published round.
   FlService(Store* store, BlobStore* blobs, const HubKeys* keys,
-            std::function<int64_t()> unix_clock, int64_t manifest_ttl_s);
+            std::function<int64_t()> unix_clock, int64_t manifest_ttl_s, std::string state_dir);
+  /// Resumes the tasks saved in the state folder that had not ended (call once at start).
+  void Restore();
   ~FlService();
 
   // Admin.
@@ -65,6 +72,12 @@ class FlService {
   struct Task;
   struct SecAggRound;
   std::shared_ptr<Task> Find(const std::string& name);
+  /// A task from its definition; after a restart from (publish_model, resume_version) with
+  /// `rounds_done` rounds already published.
+  Result<std::shared_ptr<Task>> Build(const fleet::Json& body, int64_t rounds_done,
+                                      const std::string& resume_version);
+  /// Writes STATE/<task>.json atomically (definition, rounds done, current version, ended).
+  Status Save(Task& t);
   double Now() const;
   /// After every call into a task's coordinator: advances time, drives the SecAgg steps and
   /// publishes committed models.
@@ -80,6 +93,7 @@ class FlService {
   const HubKeys* keys_;
   std::function<int64_t()> unix_clock_;
   int64_t manifest_ttl_s_;
+  std::string state_dir_;
   std::mutex mu_;  ///< guards tasks_ (each task has its own lock)
   std::map<std::string, std::shared_ptr<Task>> tasks_;
 };

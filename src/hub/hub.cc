@@ -92,7 +92,9 @@ Result<std::unique_ptr<Hub>> Hub::Start(const HubOptions& options) {
         return signed_env.dump();
       });
   hub->fl_ = std::make_unique<FlService>(hub->store_.get(), hub->blobs_.get(), hub->keys_.get(),
-                                         clock, options.api.manifest_ttl_s);
+                                         clock, options.api.manifest_ttl_s,
+                                         options.data_dir + "/fl");
+  hub->fl_->Restore();
   FleetServices fleet{hub->rollouts_.get(), hub->long_poll_.get(), hub->metrics_.get(),
                       hub->fl_.get()};
   hub->api_ = std::make_unique<HubApi>(hub->store_.get(), hub->blobs_.get(), hub->keys_.get(),

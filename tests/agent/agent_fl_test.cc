@@ -7,8 +7,9 @@
 // is published as a new registry version; the test replays each counted agent's training
 // in-process (same code, data and seed) and checks that the published model is the FedAvg of
 // exactly those updates, that the test loss went down, and that the killed agent restarts
-// serving its model. A hub restart then ends the task and keeps the version. Also: a two-round
-// task without secure aggregation, and the task API's input and access checks.
+// serving its model. A hub restart then keeps the version (the ended task is not resumed). Also:
+// a three-round task without secure aggregation that resumes across a hub restart, and the task
+// API's input and access checks.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -307,7 +308,7 @@ void AgentFl::SecureRound(const std::string& crash_at) {
   }
   EXPECT_TRUE(served) << Slurp(AgentDir(0) + "/log");
 
-  // A hub restart ends the task (rounds live in memory) and keeps the published version.
+  // After a hub restart the ended task is gone and the published version is kept.
   hub_->Stop();
   ASSERT_TRUE(hub_->Start()) << Slurp(tmp_ + "/hub.log");
   auto gone = hub_->Admin().Call("GET", std::string("/v1/fl/tasks/") + kTask);
@@ -324,9 +325,10 @@ TEST_F(AgentFl, SecureRoundCountsAnAgentKilledAfterItsMaskedInput) {
   SecureRound("fl-after-masked");
 }
 
-// Plain aggregation (no secure aggregation) over two rounds: the second round starts from the
-// first round's published model and both are published, here under another model name.
-TEST_F(AgentFl, PlainRoundsPublishEachRound) {
+// Plain aggregation (no secure aggregation) over three rounds, with a hub restart after the
+// first: the hub resumes the task from its saved state and last published model, and every
+// round is published (here under another model name).
+TEST_F(AgentFl, PlainRoundsResumeAfterAHubRestart) {
   ASSERT_FALSE(PublishBase().empty());
   constexpr int kAgents = 3;
   WriteShards(kAgents);
@@ -346,22 +348,32 @@ TEST_F(AgentFl, PlainRoundsPublishEachRound) {
         {"selection_timeout_s", 40},
         {"deadline_s", 40}}},
       {"population", kAgents},
-      {"max_rounds", 2}};
+      {"max_rounds", 3}};
   CreateTask(task);
   if (HasFatalFailure()) return;
   for (int i = 0; i < kAgents; ++i) agents_.push_back(StartAgent(i, false, {}));
+  bool first = false;
+  for (int i = 0; i < 240 && !first; ++i) {
+    const Json now = Get("/v1/fl/tasks/plain");
+    first = now.is_object() && now["published"].is_array() && !now["published"].empty();
+    if (!first) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  ASSERT_TRUE(first) << Slurp(tmp_ + "/hub.log");
+  hub_->Stop();
+  ASSERT_TRUE(hub_->Start()) << Slurp(tmp_ + "/hub.log");
   const Json status = WaitForTaskEnd("plain", 120);
   ASSERT_TRUE(status.is_object()) << Slurp(tmp_ + "/hub.log");
   ASSERT_EQ(status.value("phase", ""), "done") << status.dump(1);
-  ASSERT_EQ(status["published"].size(), 2u) << status.dump(1);
-  EXPECT_EQ(status["published"][1].value("version", ""), "1+plain.r2");
+  EXPECT_GE(status.value("rounds_before_restart", 0), 1);
+  ASSERT_EQ(status["published"].size(), 3u) << status.dump(1);
+  EXPECT_EQ(status["published"][2].value("version", ""), "1+plain.r3");
   for (const auto& h : status["history"]) {
     EXPECT_TRUE(h.value("committed", false)) << status.dump(1);
     EXPECT_EQ(h.value("reports", 0), kAgents);
   }
   const Json versions = Get("/v1/models/fmnist-fl/versions");
   ASSERT_TRUE(versions.is_object());
-  EXPECT_EQ(versions["versions"].size(), 2u) << versions.dump(1);
+  EXPECT_EQ(versions["versions"].size(), 3u) << versions.dump(1);
 }
 
 // The task API checks what it is given; devices and admins reach only their endpoints.
