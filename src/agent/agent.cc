@@ -111,7 +111,31 @@ Agent::Agent(AgentConfig config)
 }
 
 Agent::~Agent() {
+  Stop();
+  if (fl_thread_.joinable()) fl_thread_.join();
   if (server_) server_->Stop();
+}
+
+void Agent::StartFl() {
+  const bool enabled = fl_data_ || !config_.fl.data_dir.empty();
+  if (!enabled || fl_ || device_token_.empty()) return;
+  fl_ = std::make_unique<FlWorker>(config_, &stop_, crash_, std::move(fl_data_));
+  fl_->set_device(device_id_, device_token_);
+  fl_thread_ = std::thread([this] { FlLoop(); });
+}
+
+void Agent::FlLoop() {
+  std::mt19937_64 rng(std::random_device{}());
+  while (!stop_) {
+    auto wait_s = fl_->RunOnce();
+    if (!wait_s.ok()) Log("fl: " + wait_s.status().ToString());
+    // A failed check-in retries after a while; jitter spreads a fleet's check-ins.
+    const double base = wait_s.ok() ? *wait_s : 10.0;
+    const double jittered = base * std::uniform_real_distribution<double>(1.0, 1.2)(rng);
+    std::unique_lock<std::mutex> lock(wait_mu_);
+    wait_cv_.wait_for(lock, std::chrono::milliseconds(static_cast<int64_t>(jittered * 1000)),
+                      [this] { return stop_.load(); });
+  }
 }
 
 int64_t Agent::Now() const {
@@ -629,6 +653,7 @@ void Agent::RunLoop() {
   auto last_flush = std::chrono::steady_clock::now();
   while (!stop_) {
     auto r = SyncAndReport();
+    StartFl();  // once registered
     if (std::chrono::steady_clock::now() - last_flush >=
         std::chrono::seconds(config_.telemetry_interval_s)) {
       FlushTelemetry();

@@ -15,10 +15,12 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "agent/capabilities.h"
 #include "agent/config.h"
 #include "agent/crash.h"
+#include "agent/fl_worker.h"
 #include "agent/hub_client.h"
 #include "agent/server.h"
 #include "agent/slots.h"
@@ -57,12 +59,18 @@ class Agent {
   /// Syncs and flushes every poll interval (with jitter) until Stop().
   void RunLoop();
   void Stop();
+  /// Federated learning from the host application's examples instead of `fl.data_dir`
+  /// (before RunLoop).
+  void SetFlDataSource(std::unique_ptr<fl::DataSource> source) { fl_data_ = std::move(source); }
 
   ModelHolder& holder() { return holder_; }
   int64_t Now() const;
 
  private:
   Status EnsureRegistered();
+  /// The federated-learning thread: check-ins and rounds until Stop() (src/agent/fl_worker.h).
+  void FlLoop();
+  void StartFl();
   Status RefreshRoot();
   /// What to run: the hub's assignment, else the configuration. `model` empty: nothing yet.
   struct Target {
@@ -112,6 +120,9 @@ class Agent {
   int64_t poll_after_s_ = 0;     ///< the hub's hint for the next poll
   uint64_t last_resumed_from_ = 0;
   fleet::Json last_fetch_;  ///< the last model download: sha256, delta or not, bytes fetched
+  std::unique_ptr<fl::DataSource> fl_data_;
+  std::unique_ptr<FlWorker> fl_;
+  std::thread fl_thread_;
 };
 
 }  // namespace tern::agent

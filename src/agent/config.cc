@@ -88,6 +88,15 @@ Status LoadConfigFile(const std::string& path, AgentConfig* c) {
       if (!s.ok()) return s.WithContext(path);
     }
   }
+  if (j.contains("federated")) {
+    const Json& f = j["federated"];
+    if (!f.is_object()) return InvalidArgument("config: federated must be an object");
+    for (Status s : {Take(f, "data_dir", &c->fl.data_dir), Take(f, "state_file", &c->fl.state_file),
+                     Take(f, "task", &c->fl.task),
+                     Take(f, "max_checkin_interval_s", &c->fl.max_checkin_interval_s)}) {
+      if (!s.ok()) return s.WithContext(path);
+    }
+  }
   return Status::Ok();
 }
 

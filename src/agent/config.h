@@ -18,6 +18,20 @@ struct DownloadConditions {
   std::string conditions_file;
 };
 
+/// Federated learning on the device (docs/agent.md, "Federated learning"): off unless a data
+/// folder is configured (or the host application hands the agent a data source).
+struct FlConfig {
+  /// Examples in the backend-test layout: DIR/test_data_set_*/input_0.pb (inputs) and
+  /// input_1.pb (labels), as `tern train` reads them.
+  std::string data_dir;
+  /// JSON {"idle": bool, "charging": bool, "metered": bool} written by the host. Unset: the
+  /// download conditions file; neither set: a dedicated device (always idle, charging,
+  /// unmetered). A key that cannot be read counts as not met.
+  std::string state_file;
+  std::string task;                  ///< take part only in this task (empty: any)
+  int max_checkin_interval_s = 300;  ///< caps the hub's "come back later"
+};
+
 struct AgentConfig {
   std::string hub_url;     ///< e.g. http://127.0.0.1:8700
   std::string state_dir;   ///< slots, trust state, device token, telemetry queue
@@ -47,6 +61,7 @@ struct AgentConfig {
   int telemetry_max_reports = 256;  ///< on-disk queue bound; the oldest are dropped
 
   DownloadConditions conditions;
+  FlConfig fl;
   /// Shifts the agent's clock, in seconds (tests of expiry; TERN_AGENT_TIME_OFFSET).
   int64_t time_offset_s = 0;
   /// Step at which to _exit(3), for crash tests (TERN_AGENT_CRASH_AT); empty: never.

@@ -11,21 +11,114 @@
 //
 // Each contribution is one vector [w·delta, w·states, control, w] with w = examples / kWeightCap,
 // so every element stays within the codec's clip range. The codec maps [-clip, clip] to 32-bit
-// words with headroom for the whole cohort; its resolution is what the sum loses.
+// words with headroom for the whole cohort; its resolution is what the sum loses. Those shared
+// pieces (fl/secure_sum.h) are also what the hub and the agent use over HTTP.
+#include "fl/secure_sum.h"
+
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <memory>
 #include <optional>
 
-#include "fl/privacy/secagg.h"
-#include "fl/update_sum.h"
-
 namespace tern::fl {
-namespace {
 
-constexpr double kWeightCap = 4096;  ///< examples per client that map to weight 1
-constexpr double kClip = 8.0;        ///< per-element bound of encoded values
+Result<SecAggConfig> SecureSumConfig(int64_t round, uint32_t n, const SumShape& shape, bool plus) {
+  if (n < 3) return InvalidArgument("secure aggregation needs at least 3 clients");
+  SecAggConfig c;
+  c.num_clients = n;
+  c.vector_length = static_cast<uint32_t>(shape.delta + shape.states + shape.control + 1);
+  c.modulus_bits = 32;
+  c.round_id = static_cast<uint64_t>(round);
+  if (plus && n > 8) {
+    // Neighbourhoods of about 3 log2(n), even and below n.
+    uint32_t k = 3 * static_cast<uint32_t>(std::ceil(std::log2(static_cast<double>(n))));
+    k = std::min<uint32_t>(k + (k & 1), (n - 1) & ~1u);
+    c.neighbors = k;
+    for (size_t i = 0; i < c.graph_seed.size(); ++i)
+      c.graph_seed[i] = static_cast<uint8_t>((round * 131 + static_cast<int64_t>(i) * 7) & 255);
+  }
+  // An honest majority of the holders: the sum survives any drop-outs that leave more than
+  // half of them, and no minority can rebuild a client's secrets.
+  c.threshold = std::max<uint32_t>(2, c.holders_per_client() / 2 + 1);
+  TERN_RETURN_IF_ERROR(c.Validate());
+  return c;
+}
+
+Result<FixedPointCodec> SecureSumCodec(uint32_t n) {
+  return FixedPointCodec::Create(kSecureClip, 32, n);
+}
+
+std::vector<uint32_t> EncodeContribution(const FixedPointCodec& codec, const ClientUpdate& u,
+                                         double weight, size_t* clamped) {
+  const float w = static_cast<float>(weight / kSecureWeightCap);
+  std::vector<float> v;
+  v.reserve(u.delta.size() + u.states.size() + u.control_delta.size() + 1);
+  for (float x : u.delta) v.push_back(w * x);
+  for (float x : u.states) v.push_back(w * x);
+  for (float x : u.control_delta) v.push_back(x);
+  v.push_back(w);
+  return codec.Encode(v, clamped);
+}
+
+Result<UpdateTotals> DecodeContributions(const FixedPointCodec& codec,
+                                         std::span<const uint32_t> sum, uint32_t count,
+                                         const SumShape& shape) {
+  if (sum.size() != shape.delta + shape.states + shape.control + 1)
+    return InvalidArgument("the sum has " + std::to_string(sum.size()) + " elements, expected " +
+                           std::to_string(shape.delta + shape.states + shape.control + 1));
+  TERN_ASSIGN_OR_RETURN(std::vector<float> values, codec.DecodeSum(sum, count));
+  UpdateTotals t;
+  size_t at = 0;
+  for (size_t i = 0; i < shape.delta; ++i)
+    t.weighted_delta.push_back(values[at++] * kSecureWeightCap);
+  for (size_t i = 0; i < shape.states; ++i)
+    t.weighted_states.push_back(values[at++] * kSecureWeightCap);
+  for (size_t i = 0; i < shape.control; ++i) t.control_delta.push_back(values[at++]);
+  t.weight = values[at] * kSecureWeightCap;
+  t.contributions = static_cast<int>(count);
+  return t;
+}
+
+Status ExternalSum::Begin(int64_t, const std::vector<std::string>& cohort, const SumShape& shape) {
+  Abort();
+  shape_ = shape;
+  cohort_ = std::set<std::string>(cohort.begin(), cohort.end());
+  open_ = true;
+  return Status::Ok();
+}
+
+void ExternalSum::SetTotals(std::set<std::string> clients, UpdateTotals totals) {
+  clients_ = std::move(clients);
+  totals_ = std::move(totals);
+  ready_ = true;
+}
+
+Status ExternalSum::Add(const std::string& client, const ClientUpdate&, double) {
+  if (!open_) return Status(StatusCode::kFailedPrecondition, "no round in progress");
+  if (!ready_ || !clients_.count(client))
+    return InvalidArgument("client " + client + " is not in the aggregated sum");
+  added_.insert(client);
+  return Status::Ok();
+}
+
+Result<UpdateTotals> ExternalSum::Finish(const std::vector<std::string>& counted) {
+  if (!open_ || !ready_) return Status(StatusCode::kFailedPrecondition, "no sum to finish");
+  open_ = false;
+  if (std::set<std::string>(counted.begin(), counted.end()) != clients_ || added_ != clients_)
+    return Internal("the counted clients differ from those in the aggregated sum");
+  return totals_;
+}
+
+void ExternalSum::Abort() {
+  open_ = ready_ = false;
+  cohort_.clear();
+  clients_.clear();
+  added_.clear();
+  totals_ = UpdateTotals{};
+}
+
+namespace {
 
 class SecureSum final : public UpdateSum {
  public:
@@ -34,27 +127,10 @@ class SecureSum final : public UpdateSum {
   Status Begin(int64_t round, const std::vector<std::string>& cohort,
                const SumShape& shape) override {
     Abort();
-    if (cohort.size() < 3) return InvalidArgument("secure aggregation needs at least 3 clients");
     shape_ = shape;
     const uint32_t n = static_cast<uint32_t>(cohort.size());
-    SecAggConfig c;
-    c.num_clients = n;
-    c.vector_length = static_cast<uint32_t>(shape.delta + shape.states + shape.control + 1);
-    c.modulus_bits = 32;
-    c.round_id = static_cast<uint64_t>(round);
-    if (plus_ && n > 8) {
-      // Neighbourhoods of about 3 log2(n), even and below n.
-      uint32_t k = 3 * static_cast<uint32_t>(std::ceil(std::log2(static_cast<double>(n))));
-      k = std::min<uint32_t>(k + (k & 1), (n - 1) & ~1u);
-      c.neighbors = k;
-      for (size_t i = 0; i < c.graph_seed.size(); ++i)
-        c.graph_seed[i] = static_cast<uint8_t>((round * 131 + static_cast<int64_t>(i) * 7) & 255);
-    }
-    // An honest majority of the holders: the sum survives any drop-outs that leave more than
-    // half of them, and no minority can rebuild a client's secrets.
-    c.threshold = std::max<uint32_t>(2, c.holders_per_client() / 2 + 1);
-    TERN_RETURN_IF_ERROR(c.Validate());
-    TERN_ASSIGN_OR_RETURN(codec_, FixedPointCodec::Create(kClip, 32, n));
+    TERN_ASSIGN_OR_RETURN(SecAggConfig c, SecureSumConfig(round, n, shape, plus_));
+    TERN_ASSIGN_OR_RETURN(codec_, SecureSumCodec(n));
     TERN_ASSIGN_OR_RETURN(SecAggServer server, SecAggServer::Create(c));
     server_ = std::make_unique<SecAggServer>(std::move(server));
     for (uint32_t i = 0; i < n; ++i) {
@@ -83,15 +159,8 @@ class SecureSum final : public UpdateSum {
     if (id == ids_.end()) return InvalidArgument("client " + client + " is not in the cohort");
     auto shares = shares_.find(id->second);
     if (shares == shares_.end()) return InvalidArgument("client " + client + " has no shares");
-    const float w = static_cast<float>(weight / kWeightCap);
-    std::vector<float> v;
-    v.reserve(shape_.delta + shape_.states + shape_.control + 1);
-    for (float x : u.delta) v.push_back(w * x);
-    for (float x : u.states) v.push_back(w * x);
-    for (float x : u.control_delta) v.push_back(x);
-    v.push_back(w);
     size_t clamped = 0;
-    std::vector<uint32_t> encoded = codec_->Encode(v, &clamped);
+    std::vector<uint32_t> encoded = EncodeContribution(*codec_, u, weight, &clamped);
     clamped_ += clamped;
     SecAggClient& cl = *clients_[id->second - 1];
     TERN_ASSIGN_OR_RETURN(Bytes m, cl.MaskedInput(shares->second, encoded));
@@ -116,17 +185,7 @@ class SecureSum final : public UpdateSum {
       TERN_RETURN_IF_ERROR(server_->ReceiveUnmask(id, m));
     }
     TERN_ASSIGN_OR_RETURN(std::vector<uint32_t> sum, server_->FinishUnmask());
-    TERN_ASSIGN_OR_RETURN(std::vector<float> values,
-                          codec_->DecodeSum(sum, static_cast<uint32_t>(want.size())));
-    UpdateTotals t;
-    size_t at = 0;
-    for (size_t i = 0; i < shape_.delta; ++i) t.weighted_delta.push_back(values[at++] * kWeightCap);
-    for (size_t i = 0; i < shape_.states; ++i)
-      t.weighted_states.push_back(values[at++] * kWeightCap);
-    for (size_t i = 0; i < shape_.control; ++i) t.control_delta.push_back(values[at++]);
-    t.weight = values[at] * kWeightCap;
-    t.contributions = static_cast<int>(want.size());
-    return t;
+    return DecodeContributions(*codec_, sum, static_cast<uint32_t>(want.size()), shape_);
   }
 
   void Abort() override {

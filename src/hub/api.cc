@@ -11,6 +11,7 @@
 #include "fleet/delta.h"
 #include "fleet/file_util.h"
 #include "hub/http_util.h"
+#include "hub/publish.h"
 
 namespace tern::hub {
 namespace {
@@ -20,7 +21,8 @@ using fleet::Json;
 enum class RouteId {
   kHealth, kRoot, kRootN, kPostBlob, kGetBlob, kListModels, kPostVersion, kListVersions,
   kGetVersion, kGetManifest, kRegister, kListDevices, kGetDevice, kPatchDevice, kAssignment,
-  kTelemetry, kPostRollout, kListRollouts, kGetRollout, kRolloutCommand, kMetrics, kGetDelta
+  kTelemetry, kPostRollout, kListRollouts, kGetRollout, kRolloutCommand, kMetrics, kGetDelta,
+  kFlCheckIn, kFlCreateTask, kFlListTasks, kFlGetTask, kFlDeviceGet, kFlDevicePost
 };
 enum class Access { kPublic, kAny, kAdmin, kEnroll, kDevice };
 
@@ -49,6 +51,12 @@ const char* RouteName(RouteId id) {
     case RouteId::kGetRollout: return "get_rollout";
     case RouteId::kRolloutCommand: return "rollout_command";
     case RouteId::kMetrics: return "metrics";
+    case RouteId::kFlCheckIn: return "fl_checkin";
+    case RouteId::kFlCreateTask: return "fl_create_task";
+    case RouteId::kFlListTasks: return "fl_list_tasks";
+    case RouteId::kFlGetTask: return "fl_get_task";
+    case RouteId::kFlDeviceGet: return "fl_device_get";
+    case RouteId::kFlDevicePost: return "fl_device_post";
   }
   return "unknown";
 }
@@ -184,6 +192,12 @@ const HubApi::Route* HubApi::Match(const HttpRequest& r, bool* path_known) const
       {RouteId::kGetRollout, "GET", Access::kAdmin, false},
       {RouteId::kRolloutCommand, "POST", Access::kAdmin, false},
       {RouteId::kMetrics, "GET", Access::kAdmin, false},
+      {RouteId::kFlCheckIn, "POST", Access::kDevice, false},
+      {RouteId::kFlCreateTask, "POST", Access::kAdmin, false},
+      {RouteId::kFlListTasks, "GET", Access::kAdmin, false},
+      {RouteId::kFlGetTask, "GET", Access::kAdmin, false},
+      {RouteId::kFlDeviceGet, "GET", Access::kDevice, false},
+      {RouteId::kFlDevicePost, "POST", Access::kDevice, false},
   };
   const auto& p = r.path;
   std::set<RouteId> ids;
@@ -215,6 +229,12 @@ const HubApi::Route* HubApi::Match(const HttpRequest& r, bool* path_known) const
     if (p.size() == 2 && s1 == "rollouts") ids = {RouteId::kPostRollout, RouteId::kListRollouts};
     if (p.size() == 3 && s1 == "rollouts") ids = {RouteId::kGetRollout};
     if (p.size() == 4 && s1 == "rollouts") ids = {RouteId::kRolloutCommand};
+    if (p.size() == 3 && s1 == "fl" && p[2] == "checkin") ids = {RouteId::kFlCheckIn};
+    if (p.size() == 3 && s1 == "fl" && p[2] == "tasks")
+      ids = {RouteId::kFlCreateTask, RouteId::kFlListTasks};
+    if (p.size() == 4 && s1 == "fl" && p[2] == "tasks") ids = {RouteId::kFlGetTask};
+    if (p.size() == 5 && s1 == "fl" && p[2] == "tasks")
+      ids = {RouteId::kFlDeviceGet, RouteId::kFlDevicePost};
   }
   if (p.size() == 1 && p[0] == "metrics") ids = {RouteId::kMetrics};
   *path_known = !ids.empty();
@@ -360,6 +380,12 @@ HttpResponse HubApi::Dispatch(HttpRequest& r, int route_id, const Principal& who
     case RouteId::kGetRollout: return GetRollout(r);
     case RouteId::kRolloutCommand: return RolloutCommand(r);
     case RouteId::kMetrics: return Metrics(r);
+    case RouteId::kFlCheckIn:
+    case RouteId::kFlCreateTask:
+    case RouteId::kFlListTasks:
+    case RouteId::kFlGetTask:
+    case RouteId::kFlDeviceGet:
+    case RouteId::kFlDevicePost: return Fl(r, who);
   }
   return ErrorResponse(500, "unrouted endpoint");
 }
@@ -549,7 +575,7 @@ HttpResponse HubApi::PostVersion(const HttpRequest& r) {
   rec.metadata_json = body.value("metadata", Json::object()).dump();
   rec.created_at = Now();
   std::set<std::string> names;
-  std::map<std::string, std::pair<std::string, uint64_t>> probes;  // variant → (sha256, size)
+  VariantProbes probes;  // variant → (sha256, size)
   for (const auto& jv : body["variants"]) {
     if (!jv.is_object()) return ErrorResponse(400, "a variant must be an object");
     VariantRecord v;
@@ -600,25 +626,7 @@ HttpResponse HubApi::PostVersion(const HttpRequest& r) {
   }
 
   const int64_t expires = rec.created_at + options_.manifest_ttl_s;
-  auto signer = [&](int64_t counter) -> Result<std::string> {
-    fleet::TargetsMetadata t;
-    t.version = counter;
-    t.expires = expires;
-    t.model = rec.model;
-    t.model_version = rec.version;
-    for (const auto& v : rec.variants) {
-      fleet::TargetVariant tv{v.name,         v.precision, v.provider,
-                              v.cpu_features, v.size,      v.blob_sha256};
-      if (auto p = probes.find(v.name); p != probes.end()) {
-        tv.probe_sha256 = p->second.first;
-        tv.probe_size = p->second.second;
-      }
-      t.variants.push_back(std::move(tv));
-    }
-    TERN_ASSIGN_OR_RETURN(Json env, keys_->SignTargets(t));
-    return env.dump();
-  };
-  auto stored = store_->InsertModelVersion(rec, signer);
+  auto stored = InsertSignedVersion(store_, *keys_, rec, probes, expires);
   if (!stored.ok()) return StoreError(stored.status());
   if (!*stored) return ErrorResponse(409, "version " + rec.version + " of " + model + " exists");
   HttpResponse res = JsonResponse(201, VersionJson(**stored, true));

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "hub/blob_store.h"
+#include "hub/fl_service.h"
 #include "hub/http_types.h"
 #include "hub/hub_keys.h"
 #include "hub/long_poll.h"
@@ -38,6 +39,7 @@ struct FleetServices {
   RolloutService* rollouts = nullptr;
   LongPoll* long_poll = nullptr;
   RequestMetrics* metrics = nullptr;
+  FlService* fl = nullptr;  ///< federated learning (null: the /v1/fl endpoints answer 404)
 };
 
 class HubApi final : public HttpHandler {
@@ -91,6 +93,8 @@ class HubApi final : public HttpHandler {
   HttpResponse GetRollout(const HttpRequest& r);
   HttpResponse RolloutCommand(const HttpRequest& r);
   HttpResponse Metrics(const HttpRequest& r);
+  // fl_api.cc: federated learning (/v1/fl/...).
+  HttpResponse Fl(const HttpRequest& r, const Principal& who);
   int64_t JitteredPollInterval() const;
 
   Store* store_;

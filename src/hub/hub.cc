@@ -39,6 +39,7 @@ void Hub::EvaluateLoop(int64_t interval_ms) {
   while (!evaluator_cv_.wait_for(lock, std::chrono::milliseconds(interval_ms),
                                  [this] { return evaluator_stop_; })) {
     lock.unlock();
+    fl_->Tick();  // federated rounds' timers (secure aggregation steps, deadlines)
     auto changed = rollouts_->Tick();
     if (!changed.ok()) {
       std::fprintf(stderr, "tern-hub: rollout evaluation: %s\n",
@@ -90,7 +91,12 @@ Result<std::unique_ptr<Hub>> Hub::Start(const HubOptions& options) {
         TERN_ASSIGN_OR_RETURN(fleet::Json signed_env, keys->SignTargets(t));
         return signed_env.dump();
       });
-  FleetServices fleet{hub->rollouts_.get(), hub->long_poll_.get(), hub->metrics_.get()};
+  hub->fl_ = std::make_unique<FlService>(hub->store_.get(), hub->blobs_.get(), hub->keys_.get(),
+                                         clock, options.api.manifest_ttl_s,
+                                         options.data_dir + "/fl");
+  hub->fl_->Restore();
+  FleetServices fleet{hub->rollouts_.get(), hub->long_poll_.get(), hub->metrics_.get(),
+                      hub->fl_.get()};
   hub->api_ = std::make_unique<HubApi>(hub->store_.get(), hub->blobs_.get(), hub->keys_.get(),
                                        fleet, options.api);
   TERN_ASSIGN_OR_RETURN(hub->server_, HttpServer::Start(options.http, hub->api_.get()));

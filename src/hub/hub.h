@@ -48,6 +48,7 @@ class Hub {
   std::unique_ptr<LongPoll> long_poll_;
   std::unique_ptr<ChangeWatch> change_watch_;  ///< other replicas' changes → long_poll_
   std::unique_ptr<RolloutService> rollouts_;
+  std::unique_ptr<FlService> fl_;
   std::unique_ptr<HubApi> api_;
   std::unique_ptr<HttpServer> server_;
   // The rollout evaluator: a thread that ticks the gates until the hub is destroyed.
