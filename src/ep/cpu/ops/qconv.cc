@@ -178,8 +178,6 @@ class QConvKernel : public OpKernel {
     const size_t pixels = static_cast<size_t>(OH * OW);
     const size_t kpairs = lda_ / 2;
     const int32_t zx = x_zero_;
-    const bool pointwise =
-        KH == 1 && KW == 1 && SH == 1 && SW == 1 && PH == 0 && PW == 0 && OH == H && OW == W;
     for (int64_t n = 0; n < g.batch; ++n) {
       if (cpg == 1 && mpg == 1) {
         Depthwise(g, x + n * g.in_channels * H * W, y, n, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PH,
@@ -189,36 +187,60 @@ class QConvKernel : public OpKernel {
       for (int64_t grp = 0; grp < g.group; ++grp) {
         const T* xg = x + (n * g.in_channels + grp * cpg) * H * W;
         const S16PackBFn pack = [&](size_t j0, size_t nc, int16_t* dst) {
-          const size_t panel_elems = kpairs * 2 * kS16GemmNr;
-          const size_t used = ((nc + kS16GemmNr - 1) / kS16GemmNr) * panel_elems;
-          if (nc % kS16GemmNr || k_ % 2) std::fill(dst, dst + used, int16_t{0});
-          int64_t ih0[64], iw0[64];
-          for (size_t j = 0; j < nc; ++j) {
+          // Pass 1: the block's im2col rows (k-major, 64 int16 per row), walked by output row
+          // segments so that the inner loop is a plain strided copy (no per-pixel division or
+          // bounds check). Pass 2: interleave row pairs into the panels.
+          thread_local std::vector<int16_t> rows;
+          constexpr size_t kRow = 64;
+          if (rows.size() < (k_ + 1) * kRow) rows.resize((k_ + 1) * kRow);
+          std::fill(rows.begin() + static_cast<std::ptrdiff_t>(k_ * kRow),
+                    rows.begin() + static_cast<std::ptrdiff_t>((k_ + 1) * kRow), int16_t{0});
+          for (size_t j = 0; j < nc;) {
             const int64_t p = static_cast<int64_t>(j0 + j);
-            ih0[j] = (p / OW) * SH - PH;
-            iw0[j] = (p % OW) * SW - PW;
-          }
-          size_t k = 0;
-          for (int64_t c = 0; c < cpg; ++c) {
-            const T* xc = xg + c * H * W;
-            for (int64_t kh = 0; kh < KH; ++kh)
-              for (int64_t kw = 0; kw < KW; ++kw, ++k) {
-                int16_t* col = dst + (k / 2) * 2 * kS16GemmNr + (k & 1);
-                if (pointwise) {
-                  const T* src = xc + j0;
-                  for (size_t j = 0; j < nc; ++j)
-                    col[(j / kS16GemmNr) * panel_elems + (j % kS16GemmNr) * 2] =
-                        static_cast<int16_t>(static_cast<int32_t>(src[j]) - zx);
-                  continue;
-                }
-                for (size_t j = 0; j < nc; ++j) {
-                  const int64_t ih = ih0[j] + kh * DH, iw = iw0[j] + kw * DW;
-                  const bool inside = ih >= 0 && ih < H && iw >= 0 && iw < W;
-                  col[(j / kS16GemmNr) * panel_elems + (j % kS16GemmNr) * 2] =
-                      inside ? static_cast<int16_t>(static_cast<int32_t>(xc[ih * W + iw]) - zx)
-                             : int16_t{0};
+            const int64_t oh = p / OW, ow0 = p % OW;
+            const int64_t ow1 = std::min<int64_t>(OW, ow0 + static_cast<int64_t>(nc - j));
+            size_t k = 0;
+            for (int64_t c = 0; c < cpg; ++c) {
+              const T* xc = xg + c * H * W;
+              for (int64_t kh = 0; kh < KH; ++kh) {
+                const int64_t ih = oh * SH - PH + kh * DH;
+                for (int64_t kw = 0; kw < KW; ++kw, ++k) {
+                  int16_t* r = rows.data() + k * kRow + j - static_cast<size_t>(ow0);
+                  const int64_t off = kw * DW - PW;
+                  // Output columns whose input column lies inside: [lo, hi).
+                  int64_t lo = off >= 0 ? 0 : (-off + SW - 1) / SW;
+                  int64_t hi = W - off <= 0 ? 0 : (W - off + SW - 1) / SW;
+                  lo = std::max(lo, ow0);
+                  hi = std::min(hi, ow1);
+                  if (ih < 0 || ih >= H) lo = hi = ow1;
+                  for (int64_t ow = ow0; ow < std::min(lo, ow1); ++ow) r[ow] = 0;
+                  const T* src = xc + ih * W + off;
+                  if (SW == 1) {
+                    for (int64_t ow = lo; ow < hi; ++ow)
+                      r[ow] = static_cast<int16_t>(static_cast<int32_t>(src[ow]) - zx);
+                  } else {
+                    for (int64_t ow = lo; ow < hi; ++ow)
+                      r[ow] = static_cast<int16_t>(static_cast<int32_t>(src[ow * SW]) - zx);
+                  }
+                  for (int64_t ow = std::max(hi, lo); ow < ow1; ++ow) r[ow] = 0;
                 }
               }
+            }
+            j += static_cast<size_t>(ow1 - ow0);
+          }
+          const size_t panel_elems = kpairs * 2 * kS16GemmNr;
+          const size_t panels = (nc + kS16GemmNr - 1) / kS16GemmNr;
+          for (size_t q = 0; q < panels; ++q) {
+            for (size_t pr = 0; pr < kpairs; ++pr) {
+              const int16_t* r0 = rows.data() + 2 * pr * kRow + q * kS16GemmNr;
+              const int16_t* r1 =
+                  rows.data() + std::min<size_t>(2 * pr + 1, k_) * kRow + q * kS16GemmNr;
+              int16_t* d = dst + q * panel_elems + pr * 2 * kS16GemmNr;
+              for (size_t l = 0; l < kS16GemmNr; ++l) {
+                d[2 * l] = r0[l];
+                d[2 * l + 1] = r1[l];
+              }
+            }
           }
         };
         const S16FinishFn finish = [&](const int32_t* acc, size_t ld, size_t j0, size_t nc) {
