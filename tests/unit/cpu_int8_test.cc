@@ -6,6 +6,7 @@
 // CPU runs against the scalar one.
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -246,6 +247,13 @@ TEST(CpuInt8Quantize, QuantizeDequantizeDynamicMatchRef) {
     Tensor x = RandomTensor(Shape{n}, static_cast<unsigned>(n));
     // Values exactly halfway between steps round to even; large ones saturate.
     x.data<float>()[0] = n > 1 ? 2.5f * 0.1f : -50.0f;
+    if (n > 16) {  // NaN quantizes to 0; infinities and large values saturate
+      x.data<float>()[1] = std::numeric_limits<float>::quiet_NaN();
+      x.data<float>()[2] = std::numeric_limits<float>::infinity();
+      x.data<float>()[3] = -std::numeric_limits<float>::infinity();
+      x.data<float>()[4] = 1e30f;
+      for (int64_t i = 5; i < 16; ++i) x.data<float>()[i] = (static_cast<float>(i) - 10.5f) * 0.1f;
+    }
     for (DataType t : {DataType::kUInt8, DataType::kInt8}) {
       std::vector<Arg> args = {{"x", x},
                                {"s", Floats1({0.1f}, true), true},

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "ep/cpu/cpu_common.h"
+#include "ep/cpu/ukernels/qgemm/f32_quantize.h"
 
 namespace tern::cpu {
 
@@ -169,13 +170,8 @@ void IntEpilogue::Write(const int32_t* acc, size_t count, size_t c0, bool per_el
 
 void QuantizeF32(const float* x, size_t n, float scale, int32_t zero, DataType type, void* out,
                  size_t offset) {
-  if (type == DataType::kUInt8) {
-    uint8_t* y = static_cast<uint8_t*>(out) + offset;
-    for (size_t i = 0; i < n; ++i) y[i] = SaturateRounded<uint8_t>(x[i] / scale, zero);
-  } else {
-    int8_t* y = static_cast<int8_t*>(out) + offset;
-    for (size_t i = 0; i < n; ++i) y[i] = SaturateRounded<int8_t>(x[i] / scale, zero);
-  }
+  BestF32QuantizeUkernel()(x, n, scale, zero, type == DataType::kInt8,
+                           static_cast<uint8_t*>(out) + offset);
 }
 
 }  // namespace tern::cpu

@@ -13,9 +13,11 @@
 // otherwise the node falls back.
 #include <algorithm>
 #include <string>
+#include <type_traits>
 
 #include "ep/cpu/cpu_common.h"
 #include "ep/cpu/qgemm.h"
+#include "ep/cpu/ukernels/qgemm/s16_pack.h"
 #include "ep/ref/quant_util.h"
 
 namespace tern::cpu {
@@ -178,6 +180,8 @@ class QConvKernel : public OpKernel {
     const size_t pixels = static_cast<size_t>(OH * OW);
     const size_t kpairs = lda_ / 2;
     const int32_t zx = x_zero_;
+    const S16PackUkernels& pk = BestS16PackUkernels();
+    const bool is_signed = std::is_same_v<T, int8_t>;
     for (int64_t n = 0; n < g.batch; ++n) {
       if (cpg == 1 && mpg == 1) {
         Depthwise(g, x + n * g.in_channels * H * W, y, n, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PH,
@@ -216,8 +220,8 @@ class QConvKernel : public OpKernel {
                   for (int64_t ow = ow0; ow < std::min(lo, ow1); ++ow) r[ow] = 0;
                   const T* src = xc + ih * W + off;
                   if (SW == 1) {
-                    for (int64_t ow = lo; ow < hi; ++ow)
-                      r[ow] = static_cast<int16_t>(static_cast<int32_t>(src[ow]) - zx);
+                    if (hi > lo)
+                      pk.widen(src + lo, is_signed, static_cast<size_t>(hi - lo), zx, r + lo);
                   } else {
                     for (int64_t ow = lo; ow < hi; ++ow)
                       r[ow] = static_cast<int16_t>(static_cast<int32_t>(src[ow * SW]) - zx);
@@ -235,11 +239,7 @@ class QConvKernel : public OpKernel {
               const int16_t* r0 = rows.data() + 2 * pr * kRow + q * kS16GemmNr;
               const int16_t* r1 =
                   rows.data() + std::min<size_t>(2 * pr + 1, k_) * kRow + q * kS16GemmNr;
-              int16_t* d = dst + q * panel_elems + pr * 2 * kS16GemmNr;
-              for (size_t l = 0; l < kS16GemmNr; ++l) {
-                d[2 * l] = r0[l];
-                d[2 * l + 1] = r1[l];
-              }
+              pk.interleave16(r0, r1, dst + q * panel_elems + pr * 2 * kS16GemmNr);
             }
           }
         };
@@ -269,11 +269,15 @@ class QConvKernel : public OpKernel {
                  int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t DH,
                  int64_t DW, int64_t PH, int64_t PW, ThreadPool* pool) const {
     const int32_t zx = x_zero_;
+    const S16PackUkernels& pk = BestS16PackUkernels();
     auto channels = [&](int64_t c0, int64_t c1) {
       thread_local std::vector<int32_t> acc;
+      thread_local std::vector<int16_t> plane;  // the channel widened, zero point removed
       acc.resize(static_cast<size_t>(OH * OW));
+      plane.resize(static_cast<size_t>(H * W));
       for (int64_t c = c0; c < c1; ++c) {
-        const T* xc = x + c * H * W;
+        pk.widen(x + c * H * W, std::is_same_v<T, int8_t>, plane.size(), zx, plane.data());
+        const int16_t* xc = plane.data();
         const int16_t* wc = weights_.data() + static_cast<size_t>(c) * lda_;
         std::fill(acc.begin(), acc.end(), 0);
         for (int64_t kh = 0; kh < KH; ++kh)
@@ -288,13 +292,11 @@ class QConvKernel : public OpKernel {
               int64_t lo = off >= 0 ? 0 : (-off + SW - 1) / SW;
               int64_t hi = W - off <= 0 ? 0 : std::min(OW, (W - off + SW - 1) / SW);
               int32_t* out = acc.data() + oh * OW;
-              const T* row = xc + ih * W + off;
+              const int16_t* row = xc + ih * W + off;
               if (SW == 1) {
-                for (int64_t ow = lo; ow < hi; ++ow)
-                  out[ow] += (static_cast<int32_t>(row[ow]) - zx) * wv;
+                if (hi > lo) pk.mac(row + lo, static_cast<size_t>(hi - lo), wv, out + lo);
               } else {
-                for (int64_t ow = lo; ow < hi; ++ow)
-                  out[ow] += (static_cast<int32_t>(row[ow * SW]) - zx) * wv;
+                for (int64_t ow = lo; ow < hi; ++ow) out[ow] += row[ow * SW] * wv;
               }
             }
           }
