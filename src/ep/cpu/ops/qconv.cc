@@ -12,6 +12,8 @@
 // Scales, zero points, weights and bias must be constants (they are in quantized models);
 // otherwise the node falls back.
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <type_traits>
 
@@ -109,6 +111,8 @@ class QConvKernel : public OpKernel {
     auto geo = attrs_.Resolve(x.shape(), w_shape_);
     if (!geo.ok()) return ctx.Error(geo.status().code(), geo.status().message());
     const quant::ConvGeometry& g = *geo;
+    if (std::getenv("TERN_QDEBUG"))
+      std::fprintf(stderr, "QDEBUG %s x=%s w=%s group=%lld stride=%lld\n", ctx.node().name.c_str(), x.shape().ToString().c_str(), w_shape_.ToString().c_str(), (long long)g.group, (long long)g.strides[0]);
     TERN_ASSIGN_OR_RETURN(Tensor * y, ctx.Output(0, epi_.out_type, g.OutputShape()));
     if (y->numel() == 0) return Status::Ok();
     if (x.dtype() == DataType::kUInt8)
@@ -275,8 +279,18 @@ class QConvKernel : public OpKernel {
       thread_local std::vector<int16_t> plane;  // the channel widened, zero point removed
       acc.resize(static_cast<size_t>(OH * OW));
       plane.resize(static_cast<size_t>(H * W));
+      // Strided convolutions read the plane split into SW column phases (phase p holds columns
+      // p, p + SW, ...), so every window row is a contiguous run for the vector MAC.
+      const int64_t WP = (W + SW - 1) / SW;  // columns per phase
+      thread_local std::vector<int16_t> phases;
+      if (SW > 1) phases.resize(static_cast<size_t>(SW * H * WP));
       for (int64_t c = c0; c < c1; ++c) {
         pk.widen(x + c * H * W, std::is_same_v<T, int8_t>, plane.size(), zx, plane.data());
+        if (SW > 1)
+          for (int64_t ih = 0; ih < H; ++ih)
+            for (int64_t iw = 0; iw < W; ++iw)
+              phases[static_cast<size_t>(((iw % SW) * H + ih) * WP + iw / SW)] =
+                  plane[static_cast<size_t>(ih * W + iw)];
         const int16_t* xc = plane.data();
         const int16_t* wc = weights_.data() + static_cast<size_t>(c) * lda_;
         std::fill(acc.begin(), acc.end(), 0);
@@ -284,20 +298,24 @@ class QConvKernel : public OpKernel {
           for (int64_t kw = 0; kw < KW; ++kw) {
             const int32_t wv = wc[kh * KW + kw];
             if (wv == 0) continue;
+            // Columns whose input lies inside the row: [lo, hi), the same for every row.
+            const int64_t off = kw * DW - PW;
+            const int64_t lo = off >= 0 ? 0 : (-off + SW - 1) / SW;
+            const int64_t hi = W - off <= 0 ? 0 : std::min(OW, (W - off + SW - 1) / SW);
+            if (hi <= lo) continue;
             for (int64_t oh = 0; oh < OH; ++oh) {
               const int64_t ih = oh * SH - PH + kh * DH;
               if (ih < 0 || ih >= H) continue;
-              // Columns whose input lies inside the row: [lo, hi).
-              const int64_t off = kw * DW - PW;
-              int64_t lo = off >= 0 ? 0 : (-off + SW - 1) / SW;
-              int64_t hi = W - off <= 0 ? 0 : std::min(OW, (W - off + SW - 1) / SW);
               int32_t* out = acc.data() + oh * OW;
-              const int16_t* row = xc + ih * W + off;
+              const int16_t* row;
               if (SW == 1) {
-                if (hi > lo) pk.mac(row + lo, static_cast<size_t>(hi - lo), wv, out + lo);
+                row = xc + ih * W + off;
               } else {
-                for (int64_t ow = lo; ow < hi; ++ow) out[ow] += row[ow * SW] * wv;
+                // Input column ow * SW + off lies in phase off mod SW at ow + floor(off / SW).
+                const int64_t phase = ((off % SW) + SW) % SW, shift = (off - phase) / SW;
+                row = phases.data() + (phase * H + ih) * WP + shift;
               }
+              pk.mac(row + lo, static_cast<size_t>(hi - lo), wv, out + lo);
             }
           }
         epi_.Write(acc.data(), acc.size(), static_cast<size_t>(c), false, y,
