@@ -12,8 +12,6 @@
 // Scales, zero points, weights and bias must be constants (they are in quantized models);
 // otherwise the node falls back.
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <type_traits>
 
@@ -111,8 +109,6 @@ class QConvKernel : public OpKernel {
     auto geo = attrs_.Resolve(x.shape(), w_shape_);
     if (!geo.ok()) return ctx.Error(geo.status().code(), geo.status().message());
     const quant::ConvGeometry& g = *geo;
-    if (std::getenv("TERN_QDEBUG"))
-      std::fprintf(stderr, "QDEBUG %s x=%s w=%s group=%lld stride=%lld\n", ctx.node().name.c_str(), x.shape().ToString().c_str(), w_shape_.ToString().c_str(), (long long)g.group, (long long)g.strides[0]);
     TERN_ASSIGN_OR_RETURN(Tensor * y, ctx.Output(0, epi_.out_type, g.OutputShape()));
     if (y->numel() == 0) return Status::Ok();
     if (x.dtype() == DataType::kUInt8)
