@@ -182,6 +182,8 @@ class QConvKernel : public OpKernel {
     const int32_t zx = x_zero_;
     const S16PackUkernels& pk = BestS16PackUkernels();
     const bool is_signed = std::is_same_v<T, int8_t>;
+    const bool pointwise =
+        KH == 1 && KW == 1 && SH == 1 && SW == 1 && PH == 0 && PW == 0 && OH == H && OW == W;
     for (int64_t n = 0; n < g.batch; ++n) {
       if (cpg == 1 && mpg == 1) {
         Depthwise(g, x + n * g.in_channels * H * W, y, n, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PH,
@@ -194,6 +196,21 @@ class QConvKernel : public OpKernel {
           // Pass 1: the block's im2col rows (k-major, 64 int16 per row), walked by output row
           // segments so that the inner loop is a plain strided copy (no per-pixel division or
           // bounds check). Pass 2: interleave row pairs into the panels.
+          const size_t panel_elems = kpairs * 2 * kS16GemmNr;
+          if (pointwise && nc % kS16GemmNr == 0) {
+            // 1x1, stride 1, no padding: B's rows are the input channels themselves, packed
+            // straight from the 8-bit input (an odd last channel pairs with the zero point).
+            T zero_row[kS16GemmNr];
+            std::fill(zero_row, zero_row + kS16GemmNr, static_cast<T>(zx));
+            for (size_t pr = 0; pr < kpairs; ++pr) {
+              const T* r0 = xg + static_cast<int64_t>(2 * pr) * H * W + j0;
+              const bool pair = 2 * pr + 1 < k_;
+              for (size_t q = 0; q < nc / kS16GemmNr; ++q)
+                pk.pack_pairs16(r0 + q * kS16GemmNr, pair ? r0 + H * W + q * kS16GemmNr : zero_row,
+                                is_signed, zx, dst + q * panel_elems + pr * 2 * kS16GemmNr);
+            }
+            return;
+          }
           thread_local std::vector<int16_t> rows;
           constexpr size_t kRow = 64;
           if (rows.size() < (k_ + 1) * kRow) rows.resize((k_ + 1) * kRow);
@@ -232,7 +249,6 @@ class QConvKernel : public OpKernel {
             }
             j += static_cast<size_t>(ow1 - ow0);
           }
-          const size_t panel_elems = kpairs * 2 * kS16GemmNr;
           const size_t panels = (nc + kS16GemmNr - 1) / kS16GemmNr;
           for (size_t q = 0; q < panels; ++q) {
             for (size_t pr = 0; pr < kpairs; ++pr) {

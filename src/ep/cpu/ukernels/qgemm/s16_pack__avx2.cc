@@ -29,6 +29,20 @@ void Interleave16(const int16_t* r0, const int16_t* r1, int16_t* dst) {
                       _mm256_permute2x128_si256(lo, hi, 0x31));
 }
 
+void PackPairs16(const void* r0, const void* r1, bool is_signed, int32_t zero, int16_t* dst) {
+  const __m256i z = _mm256_set1_epi16(static_cast<int16_t>(zero));
+  const __m128i x0 = _mm_loadu_si128(static_cast<const __m128i*>(r0));
+  const __m128i x1 = _mm_loadu_si128(static_cast<const __m128i*>(r1));
+  const __m256i a =
+      _mm256_sub_epi16(is_signed ? _mm256_cvtepi8_epi16(x0) : _mm256_cvtepu8_epi16(x0), z);
+  const __m256i b =
+      _mm256_sub_epi16(is_signed ? _mm256_cvtepi8_epi16(x1) : _mm256_cvtepu8_epi16(x1), z);
+  const __m256i lo = _mm256_unpacklo_epi16(a, b), hi = _mm256_unpackhi_epi16(a, b);
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), _mm256_permute2x128_si256(lo, hi, 0x20));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 16),
+                      _mm256_permute2x128_si256(lo, hi, 0x31));
+}
+
 void Mac(const int16_t* src, size_t n, int32_t w, int32_t* acc) {
   // (src, 0) pairs times (w, 0) pairs: vpmaddwd gives the exact int32 products.
   const __m256i wv = _mm256_set1_epi32(w & 0xFFFF);
@@ -44,6 +58,6 @@ void Mac(const int16_t* src, size_t n, int32_t w, int32_t* acc) {
 
 }  // namespace
 
-const S16PackUkernels kS16PackAvx2 = {Widen, Interleave16, Mac};
+const S16PackUkernels kS16PackAvx2 = {Widen, Interleave16, PackPairs16, Mac};
 
 }  // namespace tern::cpu

@@ -22,13 +22,20 @@ void Interleave16(const int16_t* r0, const int16_t* r1, int16_t* dst) {
   }
 }
 
+void PackPairs16(const void* r0, const void* r1, bool is_signed, int32_t zero, int16_t* dst) {
+  int16_t a[16], b[16];
+  Widen(r0, is_signed, 16, zero, a);
+  Widen(r1, is_signed, 16, zero, b);
+  Interleave16(a, b, dst);
+}
+
 void Mac(const int16_t* src, size_t n, int32_t w, int32_t* acc) {
   for (size_t j = 0; j < n; ++j) acc[j] += src[j] * w;
 }
 
 }  // namespace
 
-const S16PackUkernels kS16PackScalar = {Widen, Interleave16, Mac};
+const S16PackUkernels kS16PackScalar = {Widen, Interleave16, PackPairs16, Mac};
 
 const S16PackUkernels& BestS16PackUkernels() {
 #if defined(__x86_64__)
