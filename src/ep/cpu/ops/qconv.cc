@@ -299,10 +299,12 @@ class QConvKernel : public OpKernel {
       for (int64_t c = c0; c < c1; ++c) {
         pk.widen(x + c * H * W, std::is_same_v<T, int8_t>, plane.size(), zx, plane.data());
         if (SW > 1)
-          for (int64_t ih = 0; ih < H; ++ih)
-            for (int64_t iw = 0; iw < W; ++iw)
-              phases[static_cast<size_t>(((iw % SW) * H + ih) * WP + iw / SW)] =
-                  plane[static_cast<size_t>(ih * W + iw)];
+          for (int64_t p = 0; p < SW; ++p)
+            for (int64_t ih = 0; ih < H; ++ih) {
+              const int16_t* src = plane.data() + ih * W + p;
+              int16_t* dst = phases.data() + (p * H + ih) * WP;
+              for (int64_t j = 0; j * SW + p < W; ++j) dst[j] = src[j * SW];
+            }
         const int16_t* xc = plane.data();
         const int16_t* wc = weights_.data() + static_cast<size_t>(c) * lda_;
         std::fill(acc.begin(), acc.end(), 0);
