@@ -90,10 +90,8 @@ bool Broadcast(const std::vector<const TypeInfo*>& ins, Dims* out) {
       const Dim& d = t->dims[i];
       Dim& o = (*out)[off + i];
       if (d.known() && d.value == 1) continue;
-      if (o.known() && o.value == 1)
-        o = d;
-      else if (!SameDim(o, d))
-        o = Dim{};  // unknown (or a runtime error)
+      if (o.known() && o.value == 1) o = d;
+      else if (!SameDim(o, d)) o = Dim{};  // unknown (or a runtime error)
     }
   }
   return true;
@@ -156,8 +154,7 @@ void ConvLike(Ctx& c, bool pool) {
     } else if (auto_pad == "VALID") {
       o = (in.value - eff) / s + 1;
     } else {
-      int64_t p =
-          (i < pads.size() ? pads[i] : 0) + (spatial + i < pads.size() ? pads[spatial + i] : 0);
+      int64_t p = (i < pads.size() ? pads[i] : 0) + (spatial + i < pads.size() ? pads[spatial + i] : 0);
       int64_t span = in.value + p - eff;
       o = (ceil ? (span + s - 1) / s : span / s) + 1;
     }
@@ -216,8 +213,7 @@ void Reshape(Ctx& c) {
     bool all = true;
     for (const Dim& d : *in) all = all && d.known(), total *= d.known() ? d.value : 1;
     for (size_t i = 0; i < out.size(); ++i)
-      if (static_cast<int>(i) != infer_at)
-        all = all && out[i].known(), rest *= out[i].known() ? out[i].value : 1;
+      if (static_cast<int>(i) != infer_at) all = all && out[i].known(), rest *= out[i].known() ? out[i].value : 1;
     if (all && rest > 0) out[infer_at] = Known(total / rest);
   }
   c.Set(0, c.elem(0), &out);
@@ -264,15 +260,13 @@ void Unsqueeze(Ctx& c, bool squeeze) {
   Dims out;
   if (squeeze) {
     for (size_t i = 0; i < x.size(); ++i) {
-      bool drop =
-          axes.empty() ? (x[i].known() && x[i].value == 1) : ax.count(static_cast<int64_t>(i)) > 0;
+      bool drop = axes.empty() ? (x[i].known() && x[i].value == 1) : ax.count(static_cast<int64_t>(i)) > 0;
       if (axes.empty() && !x[i].known()) return c.Set(0, c.elem(0), nullptr);
       if (!drop) out.push_back(x[i]);
     }
   } else {
     size_t j = 0;
-    for (int64_t i = 0; i < rank; ++i)
-      out.push_back(ax.count(i) ? Known(1) : (j < x.size() ? x[j++] : Dim{}));
+    for (int64_t i = 0; i < rank; ++i) out.push_back(ax.count(i) ? Known(1) : (j < x.size() ? x[j++] : Dim{}));
   }
   c.Set(0, c.elem(0), &out);
 }
@@ -304,10 +298,8 @@ void Reduce(Ctx& c) {
   Dims out;
   for (size_t i = 0; i < x.size(); ++i) {
     bool r = all || ax.count(static_cast<int64_t>(i));
-    if (!r)
-      out.push_back(x[i]);
-    else if (keep)
-      out.push_back(Known(1));
+    if (!r) out.push_back(x[i]);
+    else if (keep) out.push_back(Known(1));
   }
   DataType e = (c.n.op_type == "ArgMax" || c.n.op_type == "ArgMin") ? DataType::kInt64 : c.elem(0);
   if (c.n.op_type == "ArgMax" || c.n.op_type == "ArgMin") {
@@ -315,10 +307,8 @@ void Reduce(Ctx& c) {
     int64_t axis = c.attr_i("axis", 0);
     if (axis < 0) axis += static_cast<int64_t>(x.size());
     for (size_t i = 0; i < x.size(); ++i)
-      if (static_cast<int64_t>(i) != axis)
-        out.push_back(x[i]);
-      else if (keep)
-        out.push_back(Known(1));
+      if (static_cast<int64_t>(i) != axis) out.push_back(x[i]);
+      else if (keep) out.push_back(Known(1));
   }
   c.Set(0, e, &out);
 }
@@ -328,49 +318,17 @@ using Rule = std::function<void(Ctx&)>;
 const std::map<std::string, Rule>& Rules() {
   static const std::map<std::string, Rule> rules = [] {
     std::map<std::string, Rule> r;
-    for (const char* op : {"Relu",
-                           "Sigmoid",
-                           "Tanh",
-                           "Exp",
-                           "Log",
-                           "Sqrt",
-                           "Neg",
-                           "Abs",
-                           "Erf",
-                           "LeakyRelu",
-                           "Elu",
-                           "Selu",
-                           "Celu",
-                           "HardSigmoid",
-                           "HardSwish",
-                           "Softplus",
-                           "Softsign",
-                           "Clip",
-                           "Identity",
-                           "Dropout",
-                           "Softmax",
-                           "LogSoftmax",
-                           "Hardmax",
-                           "BatchNormalization",
-                           "InstanceNormalization",
-                           "LayerNormalization",
-                           "LRN",
-                           "Floor",
-                           "Ceil",
-                           "Round",
-                           "Reciprocal",
-                           "Sin",
-                           "Cos",
-                           "Tan",
-                           "Sign",
-                           "CumSum",
-                           "Shrink",
-                           "ThresholdedRelu",
-                           "Mish",
-                           "Gelu",
-                           "MeanVarianceNormalization"})
+    for (const char* op : {"Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Neg", "Abs", "Erf",
+                           "LeakyRelu", "Elu", "Selu", "Celu", "HardSigmoid", "HardSwish",
+                           "Softplus", "Softsign", "Clip", "Identity", "Dropout", "Softmax",
+                           "LogSoftmax", "Hardmax", "BatchNormalization", "InstanceNormalization",
+                           "LayerNormalization", "LRN", "Floor", "Ceil", "Round", "Reciprocal",
+                           "Sin", "Cos", "Tan", "Sign", "CumSum", "Shrink", "ThresholdedRelu",
+                           "Mish", "Gelu", "MeanVarianceNormalization"})
       r[op] = [](Ctx& c) { SameAsInput(c); };
-    r["Cast"] = [](Ctx& c) { SameAsInput(c, static_cast<DataType>(c.attr_i("to", 0))); };
+    r["Cast"] = [](Ctx& c) {
+      SameAsInput(c, static_cast<DataType>(c.attr_i("to", 0)));
+    };
     r["Not"] = [](Ctx& c) { SameAsInput(c); };
     // The element type passes through; the shape depends on values not tracked here. Knowing the
     // type is what lets an optimized kernel downstream (a Conv after a Pad) be chosen at load.
@@ -388,8 +346,8 @@ const std::map<std::string, Rule>& Rules() {
       c.Set(0, c.elem(1), ok ? &d : nullptr);
     };
     for (const char* op : {"Conv", "ConvInteger"}) r[op] = [](Ctx& c) { ConvLike(c, false); };
-    for (const char* op :
-         {"MaxPool", "AveragePool", "LpPool", "GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool"})
+    for (const char* op : {"MaxPool", "AveragePool", "LpPool", "GlobalAveragePool",
+                           "GlobalMaxPool", "GlobalLpPool"})
       r[op] = [](Ctx& c) { ConvLike(c, true); };
     // Output sizes depend on run-time scales or output_shape: the element type and rank (and
     // ConvTranspose's batch dim) are still known, which lets the consumers pick typed kernels.
@@ -408,9 +366,9 @@ const std::map<std::string, Rule>& Rules() {
     r["Unsqueeze"] = [](Ctx& c) { Unsqueeze(c, false); };
     r["Squeeze"] = [](Ctx& c) { Unsqueeze(c, true); };
     r["Flatten"] = Flatten;
-    for (const char* op :
-         {"ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
-          "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare", "ArgMax", "ArgMin"})
+    for (const char* op : {"ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd",
+                           "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp",
+                           "ReduceSumSquare", "ArgMax", "ArgMin"})
       r[op] = Reduce;
     r["Shape"] = [](Ctx& c) {
       Dims out = {c.shaped(0) ? Known(static_cast<int64_t>(c.in(0)->dims.size())) : Dim{}};
