@@ -14,8 +14,7 @@ struct S16PackUkernels {
   /// One panel's k pair: dst[2j] = r0[j], dst[2j + 1] = r1[j] for j < 16.
   void (*interleave16)(const int16_t* r0, const int16_t* r1, int16_t* dst);
   /// widen + interleave16 in one step, for two 8-bit rows of 16 values.
-  void (*pack_pairs16)(const void* r0, const void* r1, bool is_signed, int32_t zero,
-                       int16_t* dst);
+  void (*pack_pairs16)(const void* r0, const void* r1, bool is_signed, int32_t zero, int16_t* dst);
   /// acc[j] += src[j] * w for j < n (src already widened, zero point removed).
   void (*mac)(const int16_t* src, size_t n, int32_t w, int32_t* acc);
 };
