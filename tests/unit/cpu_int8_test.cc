@@ -81,6 +81,7 @@ const std::vector<ConvCase>& ConvCases() {
       {1, 6, 10, 10, 6, 3, 3, 1, 2, 2, 2},    // groups, dilation
       {1, 8, 12, 15, 8, 3, 3, 1, 1, 1, 8},    // depthwise
       {1, 5, 11, 11, 5, 5, 5, 2, 2, 1, 5},    // depthwise 5x5 stride 2
+      {1, 4, 9, 12, 4, 3, 3, 2, 1, 2, 4},     // depthwise, stride 2 and dilation 2
       {1, 16, 17, 17, 33, 1, 1, 1, 0, 1, 1},  // 289 pixels: several blocks and a partial panel
       {1, 2, 1, 1, 1, 1, 1, 1, 0, 1, 1},      // one pixel, one channel
       {1, 5, 8, 16, 7, 1, 1, 1, 0, 1, 1},     // pointwise, odd K, two full 64-pixel blocks

@@ -317,20 +317,26 @@ class QConvKernel : public OpKernel {
             const int64_t lo = off >= 0 ? 0 : (-off + SW - 1) / SW;
             const int64_t hi = W - off <= 0 ? 0 : std::min(OW, (W - off + SW - 1) / SW);
             if (hi <= lo) continue;
-            for (int64_t oh = 0; oh < OH; ++oh) {
-              const int64_t ih = oh * SH - PH + kh * DH;
-              if (ih < 0 || ih >= H) continue;
-              int32_t* out = acc.data() + oh * OW;
-              const int16_t* row;
-              if (SW == 1) {
-                row = xc + ih * W + off;
-              } else {
-                // Input column ow * SW + off lies in phase off mod SW at ow + floor(off / SW).
-                const int64_t phase = ((off % SW) + SW) % SW, shift = (off - phase) / SW;
-                row = phases.data() + (phase * H + ih) * WP + shift;
-              }
-              pk.mac(row + lo, static_cast<size_t>(hi - lo), wv, out + lo);
+            // Output rows whose input row lies inside: [oh0, oh1); one call covers them all.
+            const int64_t top = kh * DH - PH;  // input row of output row 0
+            const int64_t oh0 = top >= 0 ? 0 : (-top + SH - 1) / SH;
+            const int64_t oh1 = H - top <= 0 ? 0 : std::min(OH, (H - top + SH - 1) / SH);
+            if (oh1 <= oh0) continue;
+            const int64_t ih0 = oh0 * SH + top;
+            const int16_t* row;
+            int64_t row_stride;
+            if (SW == 1) {
+              row = xc + ih0 * W + off;
+              row_stride = SH * W;
+            } else {
+              // Input column ow * SW + off lies in phase off mod SW at ow + floor(off / SW).
+              const int64_t phase = ((off % SW) + SW) % SW, shift = (off - phase) / SW;
+              row = phases.data() + (phase * H + ih0) * WP + shift;
+              row_stride = SH * WP;
             }
+            pk.mac_rows(row + lo, static_cast<size_t>(row_stride), static_cast<size_t>(oh1 - oh0),
+                        static_cast<size_t>(hi - lo), wv, acc.data() + oh0 * OW + lo,
+                        static_cast<size_t>(OW));
           }
         epi_.Write(acc.data(), acc.size(), static_cast<size_t>(c), false, y,
                    static_cast<size_t>((n * g.out_channels + c) * OH * OW));

@@ -17,6 +17,9 @@ struct S16PackUkernels {
   void (*pack_pairs16)(const void* r0, const void* r1, bool is_signed, int32_t zero, int16_t* dst);
   /// acc[j] += src[j] * w for j < n (src already widened, zero point removed).
   void (*mac)(const int16_t* src, size_t n, int32_t w, int32_t* acc);
+  /// mac over `rows` rows: row r reads src + r * src_stride and adds into acc + r * acc_stride.
+  void (*mac_rows)(const int16_t* src, size_t src_stride, size_t rows, size_t n, int32_t w,
+                   int32_t* acc, size_t acc_stride);
 };
 
 extern const S16PackUkernels kS16PackScalar;

@@ -56,8 +56,13 @@ void Mac(const int16_t* src, size_t n, int32_t w, int32_t* acc) {
   kS16PackScalar.mac(src + j, n - j, w, acc + j);
 }
 
+void MacRows(const int16_t* src, size_t src_stride, size_t rows, size_t n, int32_t w, int32_t* acc,
+             size_t acc_stride) {
+  for (size_t r = 0; r < rows; ++r) Mac(src + r * src_stride, n, w, acc + r * acc_stride);
+}
+
 }  // namespace
 
-const S16PackUkernels kS16PackAvx2 = {Widen, Interleave16, PackPairs16, Mac};
+const S16PackUkernels kS16PackAvx2 = {Widen, Interleave16, PackPairs16, Mac, MacRows};
 
 }  // namespace tern::cpu

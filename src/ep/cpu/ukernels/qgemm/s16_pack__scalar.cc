@@ -33,9 +33,14 @@ void Mac(const int16_t* src, size_t n, int32_t w, int32_t* acc) {
   for (size_t j = 0; j < n; ++j) acc[j] += src[j] * w;
 }
 
+void MacRows(const int16_t* src, size_t src_stride, size_t rows, size_t n, int32_t w, int32_t* acc,
+             size_t acc_stride) {
+  for (size_t r = 0; r < rows; ++r) Mac(src + r * src_stride, n, w, acc + r * acc_stride);
+}
+
 }  // namespace
 
-const S16PackUkernels kS16PackScalar = {Widen, Interleave16, PackPairs16, Mac};
+const S16PackUkernels kS16PackScalar = {Widen, Interleave16, PackPairs16, Mac, MacRows};
 
 const S16PackUkernels& BestS16PackUkernels() {
 #if defined(__x86_64__)
