@@ -15,6 +15,7 @@ CpuFeatures Detect() {
   f.avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
              __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
   f.avx512vnni = f.avx512 && __builtin_cpu_supports("avx512vnni");
+  f.avxvnni = f.avx2 && __builtin_cpu_supports("avxvnni");
 #endif
   const char* cap = std::getenv("TERN_ISA");
   if (cap) {
@@ -22,6 +23,7 @@ CpuFeatures Detect() {
     if (std::strcmp(cap, "avx2") == 0) {
       f.avx512 = false;
       f.avx512vnni = false;
+      f.avxvnni = false;
     }
   }
   return f;

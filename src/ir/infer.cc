@@ -324,7 +324,7 @@ const std::map<std::string, Rule>& Rules() {
                            "LogSoftmax", "Hardmax", "BatchNormalization", "InstanceNormalization",
                            "LayerNormalization", "LRN", "Floor", "Ceil", "Round", "Reciprocal",
                            "Sin", "Cos", "Tan", "Sign", "CumSum", "Shrink", "ThresholdedRelu",
-                           "Mish", "Gelu", "MeanVarianceNormalization", "QuantizeLinear"})
+                           "Mish", "Gelu", "MeanVarianceNormalization"})
       r[op] = [](Ctx& c) { SameAsInput(c); };
     r["Cast"] = [](Ctx& c) {
       SameAsInput(c, static_cast<DataType>(c.attr_i("to", 0)));
@@ -389,6 +389,13 @@ const std::map<std::string, Rule>& Rules() {
       out.insert(out.end(), c.in(1)->dims.begin(), c.in(1)->dims.end());
       out.insert(out.end(), x.begin() + axis + 1, x.end());
       c.Set(0, c.elem(0), &out);
+    };
+    // The output takes the zero point's type, else output_dtype, else uint8 (never x's float).
+    r["QuantizeLinear"] = [](Ctx& c) {
+      DataType e = c.elem(2);
+      if (e == DataType::kUndefined && c.attr_i("output_dtype", 0) != 0)
+        e = static_cast<DataType>(c.attr_i("output_dtype", 0));
+      SameAsInput(c, e != DataType::kUndefined ? e : DataType::kUInt8);
     };
     r["DequantizeLinear"] = [](Ctx& c) {
       const TypeInfo* t = c.in(0);

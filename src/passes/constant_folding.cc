@@ -106,6 +106,7 @@ class ConstantFolding : public Pass {
     for (size_t i = 0; i < g.nodes.size(); ++i) {
       const ir::Node& n = g.nodes[i];
       if (!Deterministic(n) || HasSubgraph(n) || !n.implicit_inputs.empty()) continue;
+      if (KeepForQdqFusion(g, n, ctx, index)) continue;
       bool makes_output = false;
       for (int v : n.outputs) makes_output = makes_output || (v >= 0 && index.is_output[v]);
       if (makes_output) continue;

@@ -30,6 +30,7 @@ std::vector<std::unique_ptr<Pass>> AllPasses() {
   p.push_back(MakeTransposeElimination());
   p.push_back(MakeWeightFolding());
   p.push_back(MakeActivationFusion());
+  p.push_back(MakeQdqFusion());
   p.push_back(MakeDeadCode());
   return p;
 }
@@ -52,6 +53,8 @@ Result<OptimizeResult> Optimize(ir::Model& model, const std::vector<std::string>
   result.nodes_before = model.graph->TotalNodes();
   PassContext ctx;
   ctx.opsets = &model.opsets;
+  ctx.keep_weight_dequantize =
+      std::find(disabled.begin(), disabled.end(), "qdq_fusion") == disabled.end();
   for (const auto& pass : AllPasses()) {
     if (std::find(disabled.begin(), disabled.end(), pass->name()) != disabled.end()) continue;
     PassResult pr{pass->name(), pass->verb(), 0};

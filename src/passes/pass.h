@@ -18,6 +18,9 @@ struct PassContext {
   std::map<std::string, int64_t>* opsets = nullptr;  ///< the model's opset imports
   uint64_t max_folded_bytes = uint64_t{64} << 20;    ///< largest tensor constant folding makes
   int name_counter = 0;                              ///< makes new value names unique
+  /// Set while qdq_fusion is enabled: constant folding keeps the DequantizeLinear of weights that
+  /// Conv/MatMul/Gemm read, so that qdq_fusion can turn those nodes into int8 ones.
+  bool keep_weight_dequantize = false;
 };
 
 class Pass {

@@ -16,7 +16,14 @@ std::unique_ptr<Pass> MakeWeightFolding();
 std::unique_ptr<Pass> MakeActivationFusion();
 std::unique_ptr<Pass> MakeTransposeElimination();
 std::unique_ptr<Pass> MakeReshapeElimination();
+std::unique_ptr<Pass> MakeQdqFusion();
 std::unique_ptr<Pass> MakeDeadCode();
+
+/// True when constant folding should keep DequantizeLinear node `n`: qdq_fusion is enabled and
+/// every reader of its output reads it as the weight or bias of a Conv, MatMul or Gemm (or their
+/// ai.tern Fused forms).
+bool KeepForQdqFusion(const ir::Graph& g, const ir::Node& n, const PassContext& ctx,
+                      const UseIndex& index);
 
 /// Every pass in the order the optimizer runs them.
 std::vector<std::unique_ptr<Pass>> AllPasses();

@@ -4,7 +4,8 @@
 //   Mul: W' = W * c[m];  B' = B * c[m]        Add: B' = B + c[m]
 // The Conv's weights (and bias, when present) must be constants and the Conv's result must have
 // no reader besides the folded node. New weights are new initializers; the old ones are left for
-// dead code removal to ignore (they cost nothing once no node reads them).
+// dead code removal to ignore (they cost nothing once no node reads them). A Conv whose weights
+// are DequantizeLinear(int8) folds the factors into the per-channel weight scales instead.
 #include <cmath>
 
 #include "passes/passes.h"
@@ -54,6 +55,11 @@ class WeightFolding : public Pass {
         continue;
       const int out = conv.outputs[0];
       const Tensor* w = FloatConstant(g, conv, 1);
+      if (!w) {
+        TERN_ASSIGN_OR_RETURN(bool done, FoldIntoDequantized(g, ctx, index, i, remove, touched));
+        if (done) ++folded;
+        continue;
+      }
       const Tensor* b =
           conv.inputs.size() > 2 && conv.inputs[2] >= 0 ? FloatConstant(g, conv, 2) : nullptr;
       if (!w || w->rank() < 3 || (conv.inputs.size() > 2 && conv.inputs[2] >= 0 && !b) ||
@@ -86,6 +92,103 @@ class WeightFolding : public Pass {
   }
 
  private:
+  /// Conv whose weights are DequantizeLinear(8-bit constant) (a QDQ model): the channel factor
+  /// goes into the (now per-channel, axis 0) weight scale, so the integer weights are unchanged
+  /// and qdq_fusion can still make the Conv an int8 one; the bias (float, or DequantizeLinear of
+  /// int32) becomes a float constant.
+  static Result<bool> FoldIntoDequantized(ir::Graph& g, PassContext& ctx, const UseIndex& index,
+                                          size_t i, std::vector<bool>& remove,
+                                          std::vector<bool>& touched) {
+    ir::Node& conv = g.nodes[i];
+    const int wv = conv.inputs[1];
+    const int out = conv.outputs[0];
+    if (wv < 0 || g.values[wv].producer < 0 || !index.SingleUse(wv) || !index.SingleUse(out))
+      return false;
+    const size_t dq_index = static_cast<size_t>(g.values[wv].producer);
+    if (remove[dq_index] || touched[dq_index]) return false;
+    const ir::Node& dq = g.nodes[dq_index];
+    if (!dq.domain.empty() || dq.op_type != "DequantizeLinear" || dq.inputs.size() < 2)
+      return false;
+    const Tensor* q = ConstantOf(g, dq.inputs[0]);
+    const Tensor* qs = ConstantOf(g, dq.inputs[1]);
+    const Tensor* qz =
+        dq.inputs.size() > 2 && dq.inputs[2] >= 0 ? ConstantOf(g, dq.inputs[2]) : nullptr;
+    if (!q || !qs || (dq.inputs.size() > 2 && dq.inputs[2] >= 0 && !qz) || q->rank() < 3 ||
+        (q->dtype() != DataType::kInt8 && q->dtype() != DataType::kUInt8) ||
+        qs->dtype() != DataType::kFloat32 || (qz && qz->dtype() != q->dtype()))
+      return false;
+    const int64_t m = q->dim(0);
+    const ir::Attribute* ax = dq.attr("axis");
+    const int64_t axis = ax ? (ax->i < 0 ? ax->i + static_cast<int64_t>(q->rank()) : ax->i) : 1;
+    const ir::Attribute* bs = dq.attr("block_size");
+    if ((bs && bs->i != 0) || (qs->numel() != 1 && (axis != 0 || qs->numel() != m)) ||
+        (qz && qz->numel() != qs->numel()))
+      return false;
+    // The bias as floats.
+    std::vector<float> bias(static_cast<size_t>(m), 0.0f);
+    if (conv.inputs.size() > 2 && conv.inputs[2] >= 0) {
+      const int bv = conv.inputs[2];
+      if (const Tensor* b = FloatConstant(g, conv, 2)) {
+        if (b->numel() != m) return false;
+        std::copy(b->data<float>(), b->data<float>() + m, bias.begin());
+      } else {
+        const int bp = g.values[bv].producer;
+        if (bp < 0) return false;
+        const ir::Node& bdq = g.nodes[bp];
+        const Tensor* bq = bdq.inputs.empty() ? nullptr : ConstantOf(g, bdq.inputs[0]);
+        const Tensor* bsc = bdq.inputs.size() > 1 ? ConstantOf(g, bdq.inputs[1]) : nullptr;
+        if (!bdq.domain.empty() || bdq.op_type != "DequantizeLinear" || !bq || !bsc ||
+            (bdq.inputs.size() > 2 && bdq.inputs[2] >= 0) || bq->dtype() != DataType::kInt32 ||
+            bq->numel() != m || bsc->dtype() != DataType::kFloat32 ||
+            (bsc->numel() != 1 && bsc->numel() != m))
+          return false;
+        for (int64_t o = 0; o < m; ++o)
+          bias[o] = static_cast<float>(bq->data<int32_t>()[o]) *
+                    bsc->data<float>()[bsc->numel() == 1 ? 0 : o];
+      }
+    }
+    const int c = index.uses[out][0].first;
+    ir::Node& next = g.nodes[c];
+    if (remove[c] || touched[c] || !next.domain.empty()) return false;
+    std::vector<float> scale(m, 1.0f), shift(m, 0.0f);
+    if (!Factors(g, next, out, q->rank(), m, &scale, &shift)) return false;
+    TERN_ASSIGN_OR_RETURN(Tensor ns, Tensor::Allocate(DataType::kFloat32, Shape{m}));
+    TERN_ASSIGN_OR_RETURN(Tensor nz, Tensor::Allocate(q->dtype(), Shape{m}));
+    TERN_ASSIGN_OR_RETURN(Tensor nb, Tensor::Allocate(DataType::kFloat32, Shape{m}));
+    for (int64_t o = 0; o < m; ++o) {
+      const int64_t k = qs->numel() == 1 ? 0 : o;
+      ns.data<float>()[o] = qs->data<float>()[k] * scale[o];
+      if (q->dtype() == DataType::kInt8)
+        nz.data<int8_t>()[o] = qz ? qz->data<int8_t>()[k] : int8_t{0};
+      else
+        nz.data<uint8_t>()[o] = qz ? qz->data<uint8_t>()[k] : uint8_t{0};
+      nb.data<float>()[o] = bias[o] * scale[o] + shift[o];
+    }
+    const std::string wname = g.values[dq.inputs[0]].name;
+    const int s_id = AddInitializer(g, ctx, wname + "_scale", std::move(ns));
+    const int z_id = AddInitializer(g, ctx, wname + "_zero_point", std::move(nz));
+    const int b_id = AddInitializer(g, ctx, conv.name + "_bias", std::move(nb));
+    ir::Node& dqm = g.nodes[dq_index];  // AddInitializer does not add nodes: references hold
+    dqm.inputs.resize(3);
+    dqm.inputs[1] = s_id;
+    dqm.inputs[2] = z_id;
+    std::vector<ir::Attribute> attrs;
+    for (const ir::Attribute& a : dqm.attrs)
+      if (a.name != "axis") attrs.push_back(a);
+    ir::Attribute axis0;
+    axis0.name = "axis";
+    axis0.type = ir::AttrType::kInt;
+    axis0.i = 0;
+    attrs.push_back(std::move(axis0));
+    dqm.attrs = std::move(attrs);
+    ir::Node& convm = g.nodes[i];
+    convm.inputs.resize(3);
+    convm.inputs[2] = b_id;
+    convm.outputs[0] = g.nodes[c].outputs[0];
+    remove[c] = touched[i] = touched[dq_index] = true;
+    return true;
+  }
+
   /// The per-channel affine map that `next` applies to `value`, or false.
   static bool Factors(const ir::Graph& g, const ir::Node& next, int value, size_t rank, int64_t m,
                       std::vector<float>* scale, std::vector<float>* shift) {
