@@ -9,8 +9,10 @@
 //   Finish — round 3 for the counted clients (unmask) and decoding of the sum.
 // Clients selected but never added are the drop-outs after sharing; SecAgg removes their masks.
 //
-// Each contribution is one vector [w·delta, w·states, control, w] with w = examples / kWeightCap,
-// so every element stays within the codec's clip range. The codec maps [-clip, clip] to 32-bit
+// Each contribution is one vector [w·delta, w·states, control, w] with w = weight / weight_cap
+// (FedAvg: examples / 4096), so every element stays within the codec's clip range. Central DP
+// gives every client weight 1 and clips its delta, so it uses a cap of 1: dividing its small
+// clipped values by 4096 would sink them below the codec's resolution. The codec maps [-clip, clip] to 32-bit
 // words with headroom for the whole cohort; its resolution is what the sum loses.
 #include <algorithm>
 #include <cmath>
@@ -24,12 +26,11 @@
 namespace tern::fl {
 namespace {
 
-constexpr double kWeightCap = 4096;  ///< examples per client that map to weight 1
 constexpr double kClip = 8.0;        ///< per-element bound of encoded values
 
 class SecureSum final : public UpdateSum {
  public:
-  explicit SecureSum(bool plus) : plus_(plus) {}
+  SecureSum(bool plus, double weight_cap) : plus_(plus), weight_cap_(weight_cap) {}
 
   Status Begin(int64_t round, const std::vector<std::string>& cohort,
                const SumShape& shape) override {
@@ -83,7 +84,7 @@ class SecureSum final : public UpdateSum {
     if (id == ids_.end()) return InvalidArgument("client " + client + " is not in the cohort");
     auto shares = shares_.find(id->second);
     if (shares == shares_.end()) return InvalidArgument("client " + client + " has no shares");
-    const float w = static_cast<float>(weight / kWeightCap);
+    const float w = static_cast<float>(weight / weight_cap_);
     std::vector<float> v;
     v.reserve(shape_.delta + shape_.states + shape_.control + 1);
     for (float x : u.delta) v.push_back(w * x);
@@ -120,11 +121,11 @@ class SecureSum final : public UpdateSum {
                           codec_->DecodeSum(sum, static_cast<uint32_t>(want.size())));
     UpdateTotals t;
     size_t at = 0;
-    for (size_t i = 0; i < shape_.delta; ++i) t.weighted_delta.push_back(values[at++] * kWeightCap);
+    for (size_t i = 0; i < shape_.delta; ++i) t.weighted_delta.push_back(values[at++] * weight_cap_);
     for (size_t i = 0; i < shape_.states; ++i)
-      t.weighted_states.push_back(values[at++] * kWeightCap);
+      t.weighted_states.push_back(values[at++] * weight_cap_);
     for (size_t i = 0; i < shape_.control; ++i) t.control_delta.push_back(values[at++]);
-    t.weight = values[at] * kWeightCap;
+    t.weight = values[at] * weight_cap_;
     t.contributions = static_cast<int>(want.size());
     return t;
   }
@@ -141,6 +142,7 @@ class SecureSum final : public UpdateSum {
 
  private:
   bool plus_;
+  double weight_cap_;  ///< weight that maps to 1 in the encoded vector
   bool open_ = false;
   SumShape shape_;
   std::optional<FixedPointCodec> codec_;
@@ -153,8 +155,8 @@ class SecureSum final : public UpdateSum {
 
 }  // namespace
 
-std::unique_ptr<UpdateSum> MakeSecureSum(bool plus) {
-  return std::unique_ptr<UpdateSum>(new SecureSum(plus));
+std::unique_ptr<UpdateSum> MakeSecureSum(bool plus, double weight_cap) {
+  return std::unique_ptr<UpdateSum>(new SecureSum(plus, weight_cap));
 }
 
 }  // namespace tern::fl
