@@ -49,8 +49,7 @@ Result<std::unique_ptr<DpSum>> DpSum::Create(const DpSumOptions& o,
 
 bool DpSum::budget_spent() const { return !budget_.CanSpend(q_, z_); }
 
-Status DpSum::Begin(int64_t round, const std::vector<std::string>& cohort,
-                    const SumShape& shape) {
+Status DpSum::Begin(int64_t round, const std::vector<std::string>& cohort, const SumShape& shape) {
   if (shape.states > 0 || shape.control > 0) {
     return InvalidArgument(
         "DP: running statistics (BatchNorm) and SCAFFOLD control variates are not clipped and "
@@ -85,8 +84,8 @@ Result<UpdateTotals> DpSum::Finish(const std::vector<std::string>& counted) {
     const double centred = t.weighted_delta.back() + count_stddev_ * noise_.Gaussian();
     t.weighted_delta.pop_back();
     // Σb ≈ Σ(b - 1/2) + m/2 over the expected m reports.
-    TERN_RETURN_IF_ERROR(clipper_->Update(centred + expected / 2, static_cast<uint32_t>(expected),
-                                          nullptr));
+    TERN_RETURN_IF_ERROR(
+        clipper_->Update(centred + expected / 2, static_cast<uint32_t>(expected), nullptr));
   }
   noise_.AddGaussian(std::span<double>(t.weighted_delta), GaussianStddev(z_update_, clip_));
   t.weight = expected;

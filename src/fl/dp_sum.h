@@ -32,8 +32,8 @@ namespace tern::fl {
 struct DpSumOptions {
   double epsilon = 0;  ///< total budget of the run
   double delta = 1e-5;
-  double clip_norm = 0;         ///< C, or the initial C when adaptive
-  double target_quantile = 0;   ///< > 0: adaptive clipping to this quantile of the norms
+  double clip_norm = 0;        ///< C, or the initial C when adaptive
+  double target_quantile = 0;  ///< > 0: adaptive clipping to this quantile of the norms
   double clip_learning_rate = 0.2;
   double count_noise_stddev = 0;  ///< σ_b of the adaptive count; 0: expected_reports / 20
   int64_t population = 0;         ///< clients that may be sampled

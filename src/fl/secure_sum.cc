@@ -12,8 +12,8 @@
 // Each contribution is one vector [w·delta, w·states, control, w] with w = weight / weight_cap
 // (FedAvg: examples / 4096), so every element stays within the codec's clip range. Central DP
 // gives every client weight 1 and clips its delta, so it uses a cap of 1: dividing its small
-// clipped values by 4096 would sink them below the codec's resolution. The codec maps [-clip, clip] to 32-bit
-// words with headroom for the whole cohort; its resolution is what the sum loses.
+// clipped values by 4096 would sink them below the codec's resolution. The codec maps [-clip, clip]
+// to 32-bit words with headroom for the whole cohort; its resolution is what the sum loses.
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -26,7 +26,7 @@
 namespace tern::fl {
 namespace {
 
-constexpr double kClip = 8.0;        ///< per-element bound of encoded values
+constexpr double kClip = 8.0;  ///< per-element bound of encoded values
 
 class SecureSum final : public UpdateSum {
  public:
@@ -121,7 +121,8 @@ class SecureSum final : public UpdateSum {
                           codec_->DecodeSum(sum, static_cast<uint32_t>(want.size())));
     UpdateTotals t;
     size_t at = 0;
-    for (size_t i = 0; i < shape_.delta; ++i) t.weighted_delta.push_back(values[at++] * weight_cap_);
+    for (size_t i = 0; i < shape_.delta; ++i)
+      t.weighted_delta.push_back(values[at++] * weight_cap_);
     for (size_t i = 0; i < shape_.states; ++i)
       t.weighted_states.push_back(values[at++] * weight_cap_);
     for (size_t i = 0; i < shape_.control; ++i) t.control_delta.push_back(values[at++]);

@@ -19,8 +19,7 @@ Result<ServerOptimizer> ServerOptimizer::Create(Algorithm algorithm,
   if (algorithm == Algorithm::kScaffold) s.control_.assign(params, 0.0f);
   if (!(config.momentum >= 0 && config.momentum < 1))
     return InvalidArgument("server momentum must be in [0, 1)");
-  if (config.momentum > 0 &&
-      (algorithm == Algorithm::kFedAvg || algorithm == Algorithm::kFedProx))
+  if (config.momentum > 0 && (algorithm == Algorithm::kFedAvg || algorithm == Algorithm::kFedProx))
     s.m_.assign(params, 0.0);
   return s;
 }

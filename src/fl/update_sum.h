@@ -104,8 +104,8 @@ struct AggregationOptions {
   /// Reports a round expects (DP-FedAvg divides the noisy sum by it, not by the realized count);
   /// 0: expected_cohort.
   int64_t expected_reports = 0;
-  double dp_noise_multiplier = 0;  ///< > 0: use this z instead of sizing it from the budget
-  double dp_target_quantile = 0;   ///< > 0: adaptive clipping to this quantile of the norms
+  double dp_noise_multiplier = 0;      ///< > 0: use this z instead of sizing it from the budget
+  double dp_target_quantile = 0;       ///< > 0: adaptive clipping to this quantile of the norms
   double dp_clip_learning_rate = 0.2;  ///< adaptive clipping's step (geometric)
   uint64_t dp_seed = 0;                ///< noise seed (0: the OS CSPRNG)
 };

@@ -64,9 +64,9 @@ TEST(FlDp, NoiseOnTheSumHasStddevZTimesC) {
   ASSERT_TRUE(sum.ok()) << sum.status().ToString();
   const size_t d = 40000;
   // Zero updates: the sum is the noise alone.
-  auto t = OneRound(**sum, {std::vector<float>(d, 0.0f), std::vector<float>(d, 0.0f),
-                            std::vector<float>(d, 0.0f)},
-                    4);
+  auto t = OneRound(
+      **sum,
+      {std::vector<float>(d, 0.0f), std::vector<float>(d, 0.0f), std::vector<float>(d, 0.0f)}, 4);
   ASSERT_TRUE(t.ok()) << t.status().ToString();
   double mean = 0, sq = 0;
   for (double x : t->weighted_delta) mean += x;
@@ -83,9 +83,9 @@ TEST(FlDp, NoiseOnTheSumHasStddevZTimesC) {
   // A different seed gives different noise.
   auto other = MakeUpdateSum(DpOptions(z, 43));
   ASSERT_TRUE(other.ok());
-  auto t2 = OneRound(**other, {std::vector<float>(d, 0.0f), std::vector<float>(d, 0.0f),
-                               std::vector<float>(d, 0.0f)},
-                     4);
+  auto t2 = OneRound(
+      **other,
+      {std::vector<float>(d, 0.0f), std::vector<float>(d, 0.0f), std::vector<float>(d, 0.0f)}, 4);
   ASSERT_TRUE(t2.ok());
   EXPECT_NE(t2->weighted_delta[0], t->weighted_delta[0]);
 }

@@ -176,8 +176,8 @@ TEST(PrivacyBudget, SaysWhenTheBudgetIsSpent) {
 // The calibrated z is the smallest that fits: R rounds with it stay within ε, and 0.1 % less
 // noise does not.
 TEST(RdpAccountant, NoiseMultiplierForBudgetIsTheSmallestThatFits) {
-  for (auto [q, rounds, eps] : {std::tuple{0.1, 100, 8.0}, std::tuple{0.01, 1000, 2.0},
-                                std::tuple{0.5, 10, 1.0}}) {
+  for (auto [q, rounds, eps] :
+       {std::tuple{0.1, 100, 8.0}, std::tuple{0.01, 1000, 2.0}, std::tuple{0.5, 10, 1.0}}) {
     auto z = NoiseMultiplierForBudget(q, rounds, eps, 1e-5);
     ASSERT_TRUE(z.ok()) << z.status().ToString();
     RdpAccountant at, below;

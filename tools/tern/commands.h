@@ -152,9 +152,9 @@ struct FlSimulateOptions {
   int64_t batch = 32;
   float lr = 0.1f;
   float momentum = 0.0f;
-  float mu = 0.01f;      ///< FedProx
-  float clip = 0.0f;     ///< client L2 clip of the update
-  double server_lr = 0;  ///< 0: the algorithm's default
+  float mu = 0.01f;            ///< FedProx
+  float clip = 0.0f;           ///< client L2 clip of the update
+  double server_lr = 0;        ///< 0: the algorithm's default
   double server_momentum = 0;  ///< FedAvg/FedProx server momentum (FedAvgM)
   int hidden = 128;
   std::string model;  ///< start from this ONNX file instead of a fresh MLP
