@@ -215,7 +215,8 @@ SimulationOptions ShortDp() {
 // that many rounds of the same mechanism, and the whole run stays within the budget.
 TEST(FlDp, ShortSimulationLearnsAndReportsTheAccountantsEpsilon) {
   if (!HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
-  const SimulationOptions o = ShortDp();
+  SimulationOptions o = ShortDp();
+  o.aggregation.dp_target_quantile = 0.5;  // the adaptive path, with the clip norm in each plan
   auto r = RunSimulation(o);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->committed, o.rounds);
@@ -234,6 +235,7 @@ TEST(FlDp, ShortSimulationLearnsAndReportsTheAccountantsEpsilon) {
   EXPECT_LE(r->epsilon, 8.0);
   EXPECT_GT(r->epsilon, 7.9);  // z was sized so that the planned rounds use the budget
   EXPECT_GE(r->accuracy, 0.6) << "first round " << r->rounds.front().accuracy;
+  EXPECT_NE(r->clip_norm, 0.5);  // adaptive clipping moved C
 }
 
 // With a fixed noise multiplier that affords only a few rounds, the task ends when the budget
