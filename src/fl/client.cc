@@ -178,7 +178,7 @@ Result<ClientUpdate> FlClient::Train(const Assignment& a, LocalTrainer& lt, cons
     }
     staged_ = std::move(st);
   }
-  ClipToNorm(u.delta, plan.clip_norm);
+  u.unclipped_norm = ClipToNorm(u.delta, plan.clip_norm);
   u.examples = n;
   u.steps = steps;
   u.train_loss = steps > 0 ? loss_sum / static_cast<double>(steps) : 0;

@@ -111,6 +111,8 @@ CheckInResult Coordinator::CheckIn(const std::string& client, const DeviceState&
   a.attempt = attempt_;
   a.algorithm = task_.algorithm;
   a.plan = task_.plan;
+  // Central DP with adaptive clipping sets the bound round by round.
+  if (sum_->clip_norm() > 0) a.plan.clip_norm = static_cast<float>(sum_->clip_norm());
   a.model = model_;
   a.server_control = control_;
   a.deadline = now + task_.round.deadline_s;

@@ -98,6 +98,8 @@ class Coordinator {
   const std::vector<RoundRecord>& history() const { return history_; }
   const ServerOptimizer& server_optimizer() const { return optimizer_; }
   const FlTask& task() const { return task_; }
+  /// How reports are summed (its epsilon(), clip_norm() describe the privacy layer).
+  const UpdateSum& update_sum() const { return *sum_; }
   /// Clients the current attempt selected (selection order).
   const std::vector<std::string>& cohort() const { return cohort_; }
   /// When the selection window of the current attempt ends at the latest.

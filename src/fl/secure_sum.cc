@@ -9,10 +9,13 @@
 //   Finish — round 3 for the counted clients (unmask) and decoding of the sum.
 // Clients selected but never added are the drop-outs after sharing; SecAgg removes their masks.
 //
-// Each contribution is one vector [w·delta, w·states, control, w] with w = examples / kWeightCap,
-// so every element stays within the codec's clip range. The codec maps [-clip, clip] to 32-bit
-// words with headroom for the whole cohort; its resolution is what the sum loses. Those shared
-// pieces (fl/secure_sum.h) are also what the hub and the agent use over HTTP.
+// Each contribution is one vector [w·delta, w·states, control, w] with w = weight / weight_cap
+// (FedAvg: examples / kSecureWeightCap), so every element stays within the codec's clip range.
+// Central DP gives every client weight 1 and clips its delta, so it uses a cap of 1: dividing its
+// small clipped values by 4096 would sink them below the codec's resolution. The codec maps
+// [-clip, clip] to 32-bit words with headroom for the whole cohort; its resolution is what the
+// sum loses. Those shared pieces (fl/secure_sum.h) are also what the hub and the agent use over
+// HTTP.
 #include "fl/secure_sum.h"
 
 #include <algorithm>
@@ -50,8 +53,8 @@ Result<FixedPointCodec> SecureSumCodec(uint32_t n) {
 }
 
 std::vector<uint32_t> EncodeContribution(const FixedPointCodec& codec, const ClientUpdate& u,
-                                         double weight, size_t* clamped) {
-  const float w = static_cast<float>(weight / kSecureWeightCap);
+                                         double weight, size_t* clamped, double weight_cap) {
+  const float w = static_cast<float>(weight / weight_cap);
   std::vector<float> v;
   v.reserve(u.delta.size() + u.states.size() + u.control_delta.size() + 1);
   for (float x : u.delta) v.push_back(w * x);
@@ -63,19 +66,17 @@ std::vector<uint32_t> EncodeContribution(const FixedPointCodec& codec, const Cli
 
 Result<UpdateTotals> DecodeContributions(const FixedPointCodec& codec,
                                          std::span<const uint32_t> sum, uint32_t count,
-                                         const SumShape& shape) {
+                                         const SumShape& shape, double weight_cap) {
   if (sum.size() != shape.delta + shape.states + shape.control + 1)
     return InvalidArgument("the sum has " + std::to_string(sum.size()) + " elements, expected " +
                            std::to_string(shape.delta + shape.states + shape.control + 1));
   TERN_ASSIGN_OR_RETURN(std::vector<float> values, codec.DecodeSum(sum, count));
   UpdateTotals t;
   size_t at = 0;
-  for (size_t i = 0; i < shape.delta; ++i)
-    t.weighted_delta.push_back(values[at++] * kSecureWeightCap);
-  for (size_t i = 0; i < shape.states; ++i)
-    t.weighted_states.push_back(values[at++] * kSecureWeightCap);
+  for (size_t i = 0; i < shape.delta; ++i) t.weighted_delta.push_back(values[at++] * weight_cap);
+  for (size_t i = 0; i < shape.states; ++i) t.weighted_states.push_back(values[at++] * weight_cap);
   for (size_t i = 0; i < shape.control; ++i) t.control_delta.push_back(values[at++]);
-  t.weight = values[at] * kSecureWeightCap;
+  t.weight = values[at] * weight_cap;
   t.contributions = static_cast<int>(count);
   return t;
 }
@@ -122,7 +123,7 @@ namespace {
 
 class SecureSum final : public UpdateSum {
  public:
-  explicit SecureSum(bool plus) : plus_(plus) {}
+  SecureSum(bool plus, double weight_cap) : plus_(plus), weight_cap_(weight_cap) {}
 
   Status Begin(int64_t round, const std::vector<std::string>& cohort,
                const SumShape& shape) override {
@@ -160,7 +161,7 @@ class SecureSum final : public UpdateSum {
     auto shares = shares_.find(id->second);
     if (shares == shares_.end()) return InvalidArgument("client " + client + " has no shares");
     size_t clamped = 0;
-    std::vector<uint32_t> encoded = EncodeContribution(*codec_, u, weight, &clamped);
+    std::vector<uint32_t> encoded = EncodeContribution(*codec_, u, weight, &clamped, weight_cap_);
     clamped_ += clamped;
     SecAggClient& cl = *clients_[id->second - 1];
     TERN_ASSIGN_OR_RETURN(Bytes m, cl.MaskedInput(shares->second, encoded));
@@ -185,7 +186,8 @@ class SecureSum final : public UpdateSum {
       TERN_RETURN_IF_ERROR(server_->ReceiveUnmask(id, m));
     }
     TERN_ASSIGN_OR_RETURN(std::vector<uint32_t> sum, server_->FinishUnmask());
-    return DecodeContributions(*codec_, sum, static_cast<uint32_t>(want.size()), shape_);
+    return DecodeContributions(*codec_, sum, static_cast<uint32_t>(want.size()), shape_,
+                               weight_cap_);
   }
 
   void Abort() override {
@@ -200,6 +202,7 @@ class SecureSum final : public UpdateSum {
 
  private:
   bool plus_;
+  double weight_cap_;  ///< weight that maps to 1 in the encoded vector
   bool open_ = false;
   SumShape shape_;
   std::optional<FixedPointCodec> codec_;
@@ -212,8 +215,8 @@ class SecureSum final : public UpdateSum {
 
 }  // namespace
 
-std::unique_ptr<UpdateSum> MakeSecureSum(bool plus) {
-  return std::unique_ptr<UpdateSum>(new SecureSum(plus));
+std::unique_ptr<UpdateSum> MakeSecureSum(bool plus, double weight_cap) {
+  return std::unique_ptr<UpdateSum>(new SecureSum(plus, weight_cap));
 }
 
 }  // namespace tern::fl

@@ -29,11 +29,13 @@ Result<SecAggConfig> SecureSumConfig(int64_t round, uint32_t n, const SumShape& 
 Result<FixedPointCodec> SecureSumCodec(uint32_t n);
 /// A client's encoded contribution (before masking); `*clamped` counts clipped elements.
 std::vector<uint32_t> EncodeContribution(const FixedPointCodec& codec, const ClientUpdate& update,
-                                         double weight, size_t* clamped = nullptr);
+                                         double weight, size_t* clamped = nullptr,
+                                         double weight_cap = kSecureWeightCap);
 /// The totals of `count` contributions from their unmasked sum.
 Result<UpdateTotals> DecodeContributions(const FixedPointCodec& codec,
                                          std::span<const uint32_t> sum, uint32_t count,
-                                         const SumShape& shape);
+                                         const SumShape& shape,
+                                         double weight_cap = kSecureWeightCap);
 
 /// An UpdateSum whose totals are formed outside the coordinator (by the hub's SecAgg rounds
 /// with remote clients). Add only records that a client counts (its update carries no values

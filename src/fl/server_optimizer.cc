@@ -17,6 +17,10 @@ Result<ServerOptimizer> ServerOptimizer::Create(Algorithm algorithm,
     s.v_.assign(params, config.tau * config.tau);
   }
   if (algorithm == Algorithm::kScaffold) s.control_.assign(params, 0.0f);
+  if (!(config.momentum >= 0 && config.momentum < 1))
+    return InvalidArgument("server momentum must be in [0, 1)");
+  if (config.momentum > 0 && (algorithm == Algorithm::kFedAvg || algorithm == Algorithm::kFedProx))
+    s.m_.assign(params, 0.0);
   return s;
 }
 
@@ -44,6 +48,8 @@ Status ServerOptimizer::Apply(const UpdateTotals& t, std::vector<float>& params,
         v_[i] = v_[i] - (1 - b2) * d2 * sign;
       }
       step = m_[i] / (std::sqrt(v_[i]) + config_.tau);
+    } else if (!m_.empty()) {
+      step = m_[i] = config_.momentum * m_[i] + d;
     }
     params[i] = static_cast<float>(params[i] + eta * step);
   }

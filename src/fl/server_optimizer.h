@@ -5,6 +5,7 @@
 // (FedAvg), which the server treats as a pseudo-gradient (Reddi et al. 2021, "Adaptive
 // Federated Optimization"):
 //   FedAvg, FedProx:  x += eta * d                  (eta = 1 is plain FedAvg)
+//                     with server momentum mu > 0: m = mu m + d; x += eta m  (FedAvgM)
 //   FedAdam:          m = b1 m + (1-b1) d;  v = b2 v + (1-b2) d^2;          x += eta m /
 //   (sqrt(v)+tau) FedYogi:          m as Adam;            v = v - (1-b2) d^2 sign(v - d^2); x +=
 //   eta m / (sqrt(v)+tau) SCAFFOLD:         x += eta * d;  c += (1/N) sum_k dc_k   (= |S|/N times
@@ -29,7 +30,8 @@ class ServerOptimizer {
   Status Apply(const UpdateTotals& totals, std::vector<float>& params, std::vector<float>& states);
   /// SCAFFOLD's server control variate c (empty for the other algorithms).
   const std::vector<float>& control() const { return control_; }
-  /// FedAdam/FedYogi moments (empty for the other algorithms); for tests and checkpoints.
+  /// FedAdam/FedYogi moments, FedAvgM's momentum as m (empty otherwise); for tests and
+  /// checkpoints.
   const std::vector<double>& first_moment() const { return m_; }
   const std::vector<double>& second_moment() const { return v_; }
 

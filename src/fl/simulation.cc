@@ -12,6 +12,7 @@
 
 #include "fl/client.h"
 #include "fl/coordinator.h"
+#include "fl/dp_sum.h"
 #include "fl/local_trainer.h"
 #include "onnx/initializer_update.h"
 #include "train/dataset.h"
@@ -223,9 +224,15 @@ Result<SimulationResult> RunSimulation(const SimulationOptions& o,
   AggregationOptions ao = o.aggregation;
   ao.population = o.clients;
   ao.expected_cohort = static_cast<int64_t>(std::ceil(o.per_round * o.over_selection));
+  // A round closes at its goal count: that many reports are what DP-FedAvg divides by.
+  ao.expected_reports = o.per_round;
   ao.rounds = o.rounds;
   ao.clip_norm = o.plan.clip_norm;
+  if (ao.dp_seed == 0) ao.dp_seed = o.seed * 0x2545F4914F6CDD1Dull + 17;  // reproducible runs
   TERN_ASSIGN_OR_RETURN(auto sum, MakeUpdateSum(ao));
+  SimulationResult result;
+  if (const auto* dp = dynamic_cast<const DpSum*>(sum.get()))
+    result.noise_multiplier = dp->noise_multiplier();
   const std::string dir = o.data_dir.empty() ? train::kFashionMnistDir : o.data_dir;
   TERN_ASSIGN_OR_RETURN(train::Dataset train_set,
                         train::LoadIdxDataset(dir, "train", o.train_limit));
@@ -287,7 +294,6 @@ Result<SimulationResult> RunSimulation(const SimulationOptions& o,
                           trainers[0]->initial_params(), trainers[0]->initial_states(),
                           std::move(sum), o.seed + 2, now));
 
-  SimulationResult result;
   const double p_each = std::pow(o.availability, 1.0 / 3.0);
   size_t seen_history = 0;
   // Per (round, attempt): devices that vanished, and stragglers (gave up at their deadline or
@@ -394,6 +400,7 @@ Result<SimulationResult> RunSimulation(const SimulationOptions& o,
     }
     now += 1.0;  // a short pause before the next selection window
   }
+  result.clip_norm = coord->update_sum().clip_norm();
   result.end_reason = coord->end_reason();
   result.final_onnx = coord->model()->onnx;
   result.wall_seconds = WallSince(t_start);

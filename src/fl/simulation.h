@@ -61,6 +61,8 @@ struct SimulationResult {
   int committed = 0;
   double accuracy = -1;  ///< of the final model
   double epsilon = -1;
+  double noise_multiplier = 0;  ///< central DP's z (0: no DP)
+  double clip_norm = 0;         ///< central DP's clip norm at the end (adaptive: where it went)
   double wall_seconds = 0;
   std::string end_reason;
   std::string final_onnx;  ///< the last committed model

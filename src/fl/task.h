@@ -69,6 +69,9 @@ struct ServerOptimizerConfig {
   double beta1 = 0.9;          ///< FedAdam / FedYogi
   double beta2 = 0.99;
   double tau = 1e-3;  ///< adaptivity: v starts at tau^2 and tau is added to sqrt(v)
+  /// FedAvg/FedProx server momentum (FedAvgM, Hsu et al. 2019): m = momentum m + d, x += eta m.
+  /// Under central DP it averages the noise of consecutive rounds. 0: plain FedAvg.
+  double momentum = 0;
 };
 
 struct FlTask {

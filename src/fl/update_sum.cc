@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "fl/dp_sum.h"
+
 namespace tern::fl {
 
 namespace {
@@ -73,15 +75,31 @@ void PlainSum::Abort() {
   added_.clear();
 }
 
-std::unique_ptr<UpdateSum> MakeSecureSum(bool plus);  // secure_sum.cc
+std::unique_ptr<UpdateSum> MakeSecureSum(bool plus, double weight_cap);  // secure_sum.cc
 
 Result<std::unique_ptr<UpdateSum>> MakeUpdateSum(const AggregationOptions& o) {
-  if (o.dp_epsilon > 0)
-    return NotImplemented(
-        "central differential privacy is not connected yet (it comes from src/fl/privacy/dp.h)");
-  if (o.secure != AggregationOptions::Secure::kNone)
-    return MakeSecureSum(o.secure == AggregationOptions::Secure::kSecAggPlus);
-  return std::unique_ptr<UpdateSum>(new PlainSum());
+  const bool dp = o.dp_epsilon > 0;
+  std::unique_ptr<UpdateSum> sum;
+  if (o.secure != AggregationOptions::Secure::kNone) {
+    // FedAvg weights are example counts (up to 4096 map to 1); DP's are all 1.
+    sum = MakeSecureSum(o.secure == AggregationOptions::Secure::kSecAggPlus, dp ? 1.0 : 4096.0);
+  } else {
+    sum.reset(new PlainSum());
+  }
+  if (!dp) return sum;
+  DpSumOptions d;
+  d.epsilon = o.dp_epsilon;
+  d.delta = o.dp_delta;
+  d.clip_norm = o.clip_norm;
+  d.target_quantile = o.dp_target_quantile;
+  d.clip_learning_rate = o.dp_clip_learning_rate;
+  d.population = o.population;
+  d.expected_reports = o.expected_reports > 0 ? o.expected_reports : o.expected_cohort;
+  d.rounds = o.rounds;
+  d.noise_multiplier = o.dp_noise_multiplier;
+  d.seed = o.dp_seed;
+  TERN_ASSIGN_OR_RETURN(auto dp_sum, DpSum::Create(d, std::move(sum)));
+  return std::unique_ptr<UpdateSum>(std::move(dp_sum));
 }
 
 }  // namespace tern::fl

@@ -29,6 +29,9 @@ struct ClientUpdate {
   int64_t examples = 0;              ///< local examples (the FedAvg weight)
   int64_t steps = 0;                 ///< optimizer steps taken
   double train_loss = 0;             ///< mean batch loss of the local training
+  /// L2 norm of the delta before the client clipped it (negative: unknown). Adaptive clipping
+  /// needs it: after clipping every norm is within the bound.
+  double unclipped_norm = -1;
 };
 
 /// Sizes of the vectors each contribution carries.
@@ -64,6 +67,9 @@ class UpdateSum {
   virtual double epsilon() const { return -1; }
   /// True when the task must stop because its privacy budget is spent.
   virtual bool budget_spent() const { return false; }
+  /// The L2 bound clients must clip their delta to in the next round (0: none). Central DP with
+  /// adaptive clipping moves it every round; the coordinator puts it into each assignment.
+  virtual double clip_norm() const { return 0; }
   virtual std::string name() const = 0;
 };
 
@@ -95,10 +101,17 @@ struct AggregationOptions {
   int64_t population = 0;
   int64_t expected_cohort = 0;
   int64_t rounds = 0;  ///< planned rounds (a DP implementation sizes its noise for them)
+  /// Reports a round expects (DP-FedAvg divides the noisy sum by it, not by the realized count);
+  /// 0: expected_cohort.
+  int64_t expected_reports = 0;
+  double dp_noise_multiplier = 0;      ///< > 0: use this z instead of sizing it from the budget
+  double dp_target_quantile = 0;       ///< > 0: adaptive clipping to this quantile of the norms
+  double dp_clip_learning_rate = 0.2;  ///< adaptive clipping's step (geometric)
+  uint64_t dp_seed = 0;                ///< noise seed (0: the OS CSPRNG)
 };
 
-/// The UpdateSum for `options`. Secure aggregation and differential privacy come from
-/// src/fl/privacy; until they are connected those options fail with NotImplemented.
+/// The UpdateSum for `options`: plain or secure aggregation (src/fl/privacy), wrapped in central
+/// differential privacy (fl/dp_sum.h) when dp_epsilon > 0.
 Result<std::unique_ptr<UpdateSum>> MakeUpdateSum(const AggregationOptions& options);
 
 }  // namespace tern::fl

@@ -107,6 +107,24 @@ TEST(FlAggregation, FedAdamFollowsTheAdaptiveRecurrence) {
   }
 }
 
+TEST(FlAggregation, FedAvgServerMomentumAccumulatesTheMeanUpdates) {
+  ServerOptimizerConfig c;
+  c.learning_rate = 0.5;
+  c.momentum = 0.9;
+  auto opt = ServerOptimizer::Create(Algorithm::kFedAvg, c, 1, 10).value();
+  std::vector<float> params = {0.0f}, states;
+  double m = 0, x = 0;
+  for (double d : {1.0, -0.5, 0.25}) {
+    auto totals = SumOf({Update({static_cast<float>(d)}, 3)}, SumShape{1, 0, 0}).value();
+    ASSERT_TRUE(opt.Apply(totals, params, states).ok());
+    m = 0.9 * m + d;
+    x += 0.5 * m;
+    EXPECT_NEAR(params[0], x, 1e-6);
+  }
+  c.momentum = 1.0;
+  EXPECT_FALSE(ServerOptimizer::Create(Algorithm::kFedAvg, c, 1, 10).ok());
+}
+
 TEST(FlAggregation, FedYogiSecondMomentMovesAdditively) {
   ServerOptimizerConfig c;
   c.learning_rate = 0.1;
@@ -176,7 +194,7 @@ TEST(FlAggregation, LayoutRoundTripsNamedTensors) {
   EXPECT_FALSE(layout.Flatten(t).ok());  // order matters
 }
 
-TEST(FlAggregation, SecureSumsAreConnectedCentralDpNotYet) {
+TEST(FlAggregation, SecureSumsAndCentralDpAreConnected) {
   AggregationOptions o;
   o.secure = AggregationOptions::Secure::kSecAgg;
   auto s = MakeUpdateSum(o);
@@ -186,7 +204,14 @@ TEST(FlAggregation, SecureSumsAreConnectedCentralDpNotYet) {
   EXPECT_EQ((*MakeUpdateSum(o))->name(), "secagg+");
   AggregationOptions dp;
   dp.dp_epsilon = 8;
-  EXPECT_EQ(MakeUpdateSum(dp).status().code(), StatusCode::kNotImplemented);
+  EXPECT_EQ(MakeUpdateSum(dp).status().code(), StatusCode::kInvalidArgument);  // no clip norm
+  dp.clip_norm = 1;
+  dp.population = 100;
+  dp.expected_reports = 10;
+  dp.rounds = 5;
+  EXPECT_EQ((*MakeUpdateSum(dp))->name(), "dp(plain)");
+  dp.secure = AggregationOptions::Secure::kSecAggPlus;
+  EXPECT_EQ((*MakeUpdateSum(dp))->name(), "dp(secagg+)");
   EXPECT_TRUE(MakeUpdateSum({}).ok());
 }
 

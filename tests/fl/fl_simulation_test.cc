@@ -140,13 +140,5 @@ TEST(FlSimulation, SecureAggregationLearns) {
   ExpectLearns(o, 0.65);
 }
 
-TEST(FlSimulation, CentralDpReportsNotImplementedUntilConnected) {
-  SimulationOptions o = Short();
-  o.aggregation.dp_epsilon = 8;
-  auto r = RunSimulation(o);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), StatusCode::kNotImplemented);
-}
-
 }  // namespace
 }  // namespace tern::fl

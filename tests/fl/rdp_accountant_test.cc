@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <numbers>
+#include <tuple>
 #include <vector>
 
 namespace tern::fl {
@@ -170,6 +171,28 @@ TEST(PrivacyBudget, SaysWhenTheBudgetIsSpent) {
   EXPECT_TRUE(budget->CanSpend(0.1, 50.0));
   EXPECT_FALSE(PrivacyBudget::Create(0, 1e-5).ok());
   EXPECT_FALSE(PrivacyBudget::Create(1, 1).ok());
+}
+
+// The calibrated z is the smallest that fits: R rounds with it stay within ε, and 0.1 % less
+// noise does not.
+TEST(RdpAccountant, NoiseMultiplierForBudgetIsTheSmallestThatFits) {
+  for (auto [q, rounds, eps] :
+       {std::tuple{0.1, 100, 8.0}, std::tuple{0.01, 1000, 2.0}, std::tuple{0.5, 10, 1.0}}) {
+    auto z = NoiseMultiplierForBudget(q, rounds, eps, 1e-5);
+    ASSERT_TRUE(z.ok()) << z.status().ToString();
+    RdpAccountant at, below;
+    ASSERT_TRUE(at.AddSampledGaussian(q, *z, rounds).ok());
+    ASSERT_TRUE(below.AddSampledGaussian(q, *z * 0.999, rounds).ok());
+    EXPECT_LE(at.GetEpsilon(1e-5)->epsilon, eps) << q;
+    EXPECT_GT(below.GetEpsilon(1e-5)->epsilon, eps) << q;
+    // Spent round by round, the budget takes exactly `rounds` rounds.
+    auto budget = PrivacyBudget::Create(eps, 1e-5);
+    ASSERT_TRUE(budget.ok());
+    for (int r = 0; r < rounds; ++r) ASSERT_TRUE(budget->Spend(q, *z).ok()) << r;
+    EXPECT_FALSE(budget->CanSpend(q, *z));
+  }
+  EXPECT_FALSE(NoiseMultiplierForBudget(0, 10, 1, 1e-5).ok());
+  EXPECT_FALSE(NoiseMultiplierForBudget(0.1, 0, 1, 1e-5).ok());
 }
 
 }  // namespace

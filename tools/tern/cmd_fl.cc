@@ -46,11 +46,15 @@ int RunFlSimulate(const FlSimulateOptions& o) {
   const bool adaptive =
       so.algorithm == fl::Algorithm::kFedAdam || so.algorithm == fl::Algorithm::kFedYogi;
   so.server.learning_rate = o.server_lr > 0 ? o.server_lr : (adaptive ? 0.01 : 1.0);
+  so.server.momentum = o.server_momentum;
   using Secure = fl::AggregationOptions::Secure;
   so.aggregation.secure =
       o.secagg ? Secure::kSecAgg : (o.secagg_plus ? Secure::kSecAggPlus : Secure::kNone);
   so.aggregation.dp_epsilon = o.dp_epsilon;
   so.aggregation.dp_delta = o.dp_delta;
+  so.aggregation.dp_noise_multiplier = o.dp_noise;
+  so.aggregation.dp_target_quantile = o.dp_quantile;
+  so.aggregation.dp_clip_learning_rate = o.dp_clip_lr;
   so.hidden = o.hidden;
   so.data_dir = o.data_dir;
   so.train_limit = o.train_limit;
@@ -101,6 +105,10 @@ int RunFlSimulate(const FlSimulateOptions& o) {
     f.write(res.final_onnx.data(), static_cast<std::streamsize>(res.final_onnx.size()));
     if (!f) return Fail(IoError("cannot write '" + o.out + "'"));
   }
+  if (res.noise_multiplier > 0)
+    std::printf("dp: noise multiplier %.4f, q %.4g, clip norm %.4g at the end, %s\n",
+                res.noise_multiplier, static_cast<double>(o.per_round) / o.clients, res.clip_norm,
+                res.end_reason.c_str());
   std::printf("final: rounds=%d accuracy=%.4f epsilon=%s\n", res.committed, res.accuracy,
               Epsilon(res.epsilon).c_str());
   std::printf("wall time %.1f s\n", res.wall_seconds);

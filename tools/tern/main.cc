@@ -173,6 +173,11 @@ int main(int argc, char** argv) {
   sa->excludes(sap);
   sim->add_option("--dp-epsilon", fls.dp_epsilon, "central DP: total epsilon of the run");
   sim->add_option("--dp-delta", fls.dp_delta, "central DP: delta");
+  sim->add_option("--dp-noise", fls.dp_noise,
+                  "central DP: noise multiplier (default: sized so --rounds fit the budget)");
+  sim->add_option("--dp-quantile", fls.dp_quantile,
+                  "central DP: adapt the clip norm (--clip is the start) to this quantile");
+  sim->add_option("--dp-clip-lr", fls.dp_clip_lr, "central DP: step of the adaptive clip norm");
   sim->add_option("--csv", fls.csv, "write one row per round here");
   sim->add_option("--seed", fls.seed, "split, selection and initialisation seed");
   sim->add_option("--epochs", fls.epochs, "local epochs per round");
@@ -182,6 +187,8 @@ int main(int argc, char** argv) {
   sim->add_option("--mu", fls.mu, "FedProx proximal weight");
   sim->add_option("--clip", fls.clip, "clip each client update to this L2 norm (0: off)");
   sim->add_option("--server-lr", fls.server_lr, "server learning rate (default per algorithm)");
+  sim->add_option("--server-momentum", fls.server_momentum,
+                  "server momentum of fedavg/fedprox (FedAvgM)");
   sim->add_option("--hidden", fls.hidden, "hidden units of the MLP (0: softmax regression)");
   sim->add_option("--model", fls.model, "start from this ONNX model instead of a fresh MLP");
   sim->add_option("--fashion-mnist", fls.data_dir, "Fashion-MNIST idx folder");

@@ -177,6 +177,47 @@ Result<DpGuarantee> RdpAccountant::GetEpsilon(double delta) const {
   return RdpToDp(orders_, rdp_, delta);
 }
 
+Result<double> NoiseMultiplierForBudget(double sampling_rate, uint64_t rounds, double epsilon,
+                                        double delta, const std::vector<double>& orders) {
+  if (!(sampling_rate > 0 && sampling_rate <= 1)) {
+    return InvalidArgument("noise calibration: sampling rate must be in (0, 1]");
+  }
+  if (rounds == 0 || !(epsilon > 0) || !(delta > 0 && delta < 1)) {
+    return InvalidArgument("noise calibration: needs rounds > 0, epsilon > 0, delta in (0, 1)");
+  }
+  // The run is later charged round by round; aiming a hair below the budget keeps the last
+  // round from failing on the rounding of R single additions against one multiplication.
+  const double target = epsilon * (1 - 1e-9);
+  auto epsilon_at = [&](double z) -> Result<double> {
+    RdpAccountant acc(orders);
+    TERN_RETURN_IF_ERROR(acc.AddSampledGaussian(sampling_rate, z, rounds));
+    TERN_ASSIGN_OR_RETURN(DpGuarantee g, acc.GetEpsilon(delta));
+    return g.epsilon;
+  };
+  double lo = 0.05, hi = 0.1;
+  for (;;) {
+    TERN_ASSIGN_OR_RETURN(double e, epsilon_at(hi));
+    if (e <= target) break;
+    lo = hi;
+    hi *= 2;
+    if (hi > 1e4) {
+      return InvalidArgument("noise calibration: " + std::to_string(rounds) +
+                             " rounds do not fit epsilon " + std::to_string(epsilon));
+    }
+  }
+  // Invariant: hi fits the budget; lo does not (or is the lower end of the search).
+  while (hi - lo > 1e-4 * hi) {
+    const double mid = std::sqrt(lo * hi);
+    TERN_ASSIGN_OR_RETURN(double e, epsilon_at(mid));
+    if (e <= target) {
+      hi = mid;
+    } else {
+      lo = mid;
+    }
+  }
+  return hi;
+}
+
 // ---- PrivacyBudget ----
 
 Result<PrivacyBudget> PrivacyBudget::Create(double epsilon, double delta,

@@ -38,6 +38,14 @@ Result<DpGuarantee> RdpToDp(std::span<const double> orders, std::span<const doub
 /// for moderate ε), then the integers 11..64 and 128, 256, 512 (for small ε).
 std::vector<double> DefaultRdpOrders();
 
+/// The smallest noise multiplier z (to a relative 1e-4) with which `rounds` rounds of the
+/// sampled Gaussian mechanism at rate q stay within (epsilon, delta): a bisection on z with the
+/// accountant (ε falls monotonically as z grows). A budget that `rounds` rounds cannot fit with
+/// any z up to 1e4 is an error.
+Result<double> NoiseMultiplierForBudget(double sampling_rate, uint64_t rounds, double epsilon,
+                                        double delta,
+                                        const std::vector<double>& orders = DefaultRdpOrders());
+
 /// Accumulates RDP over rounds and reports ε for a δ.
 class RdpAccountant {
  public:
