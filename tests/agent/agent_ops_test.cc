@@ -153,9 +153,10 @@ class FleetOps : public ::testing::Test {
     if (!HasFailure()) std::filesystem::remove_all(tmp_);
   }
 
-  void StartHub(std::vector<std::string> args = {}) {
+  void StartHub(std::vector<std::string> args = {}, const std::string& ca_file = "") {
     if (hub_) hub_->Stop();
     hub_ = std::make_unique<Hub>(tmp_ + "/hub", std::move(args));
+    if (!ca_file.empty()) hub_->UseTls(ca_file);
     ASSERT_TRUE(hub_->Start()) << Slurp(tmp_ + "/hub.log");
   }
   std::map<std::string, std::string> AdminEnv() {
@@ -171,18 +172,19 @@ class FleetOps : public ::testing::Test {
     EXPECT_TRUE(fleet::WriteFileAtomic(dir + "/model.onnx", AddModel(w)).ok());
     return Tern({"publish", dir + "/model.onnx", "--hub", hub_->url(), "--name", "adder",
                  "--version", version, "--variant", "precision=fp32,provider=ref", "--probe",
-                 dir + "/probe"},
+                 dir + "/probe", "--ca-file", ca_file_},
                 AdminEnv(), log_)
         .code;
   }
 
-  void WriteConfig(const std::string& root_file) {
+  void WriteConfig(const std::string& root_file, Json extra = Json::object()) {
     Json c = {{"hub_url", hub_->url()}, {"state_dir", state_},
               {"root_file", root_file}, {"enroll_key_file", tmp_ + "/enroll.key"},
               {"model", "adder"},       {"device_name", "ops-device"},
               {"poll_interval_s", 1},   {"telemetry_interval_s", 1},
               {"max_attempts", 3},      {"backoff_initial_ms", 20},
               {"backoff_max_ms", 100},  {"http_timeout_s", 10}};
+    c.update(extra);
     ASSERT_TRUE(fleet::WriteFileAtomic(tmp_ + "/agent.json", c.dump()).ok());
     const std::string enroll = hub_->CreateEnrollKey();
     ASSERT_EQ(enroll.rfind("tern_enr_", 0), 0u);
@@ -228,6 +230,7 @@ class FleetOps : public ::testing::Test {
   }
 
   std::string tmp_, state_, log_;
+  std::string ca_file_;  ///< --ca-file for the CLI ("" = the system's CAs)
   std::unique_ptr<Hub> hub_;
 };
 
@@ -473,6 +476,43 @@ TEST_F(FleetOps, DroppedConnectionsNeverLeaveAnUnverifiedModel) {
   std::vector<size_t> made = proxy.cuts_made();
   EXPECT_GE(made.size(), 8u);
   EXPECT_GE(std::count_if(made.begin(), made.end(), [](size_t n) { return n >= 20000; }), 2);
+}
+
+// tern-hub serving HTTPS with a certificate made now by the openssl CLI; the agent and the CLI
+// trust it through --ca-file / "ca_file" and refuse it without.
+TEST_F(FleetOps, TlsHubWithASelfSignedCertificate) {
+  const std::string cert = tmp_ + "/cert.pem", key = tmp_ + "/key.pem";
+  const std::string make =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+      "-nodes -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 "
+      "-keyout " +
+      key + " -out " + cert + " 2>>" + log_;
+  ASSERT_EQ(std::system(make.c_str()), 0) << Slurp(log_);
+  ca_file_ = cert;
+  StartHub({"--tls-cert", cert, "--tls-key", key}, cert);
+  ASSERT_EQ(hub_->url().rfind("https://", 0), 0u);
+  ASSERT_TRUE(Provision(*hub_, tmp_));
+  ASSERT_EQ(Publish("1.0.0", 1, 1), 0) << Slurp(log_);
+
+  // An agent that does not trust the certificate gets nothing; one that does installs.
+  WriteConfig(tmp_ + "/root.json");
+  EXPECT_NE(Once(), 0);
+  EXPECT_EQ(ActiveVersion(), "");
+  EXPECT_NE(Slurp(tmp_ + "/agent.log").find("certificate"), std::string::npos)
+      << Slurp(tmp_ + "/agent.log");
+  WriteConfig(tmp_ + "/root.json", {{"ca_file", cert}});
+  ASSERT_EQ(Once(), 0) << Slurp(tmp_ + "/agent.log");
+  EXPECT_EQ(ActiveVersion(), "1.0.0");
+
+  // The CLI likewise; and plain HTTP on the TLS port gets no answer.
+  EXPECT_EQ(Tern({"devices", "list", "--hub", hub_->url()}, AdminEnv(), log_).code, 1);
+  CliResult list =
+      Tern({"devices", "list", "--hub", hub_->url(), "--ca-file", cert}, AdminEnv(), log_);
+  EXPECT_EQ(list.code, 0) << Slurp(log_);
+  EXPECT_NE(list.out.find("ops-device"), std::string::npos) << list.out;
+  std::string plain = hub_->url();
+  plain.replace(0, 5, "http");
+  EXPECT_EQ(Tern({"devices", "list", "--hub", plain}, AdminEnv(), log_).code, 1);
 }
 
 }  // namespace

@@ -51,6 +51,9 @@ int main(int argc, char** argv) {
       ->add_option("--manifest-ttl-s", manifest_ttl_s,
                    "Validity in seconds (tests); wins over days")
       ->check(CLI::Range(int64_t{2}, int64_t{3650} * 86400));
+  serve->add_option("--tls-cert", options.http.tls_cert_file,
+                    "PEM certificate (chain) to serve HTTPS with");
+  serve->add_option("--tls-key", options.http.tls_key_file, "PEM private key of --tls-cert");
   serve->add_option("--keys", options.key_dir,
                     "Key folder from `tern keys export` (default: the hub's own keys in DATA)");
   serve->add_option("--port-file", options.port_file, "Write the bound port to this file");
