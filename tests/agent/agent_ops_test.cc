@@ -142,9 +142,8 @@ class CuttingProxy {
 class FleetOps : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (std::filesystem::temp_directory_path() / "tern-ops-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    tmp_ = pattern;
+    tmp_ = MakeTempDir("tern-ops");
+    ASSERT_FALSE(tmp_.empty());
     state_ = tmp_ + "/state";
     log_ = tmp_ + "/cli.log";
   }

@@ -33,6 +33,12 @@ inline std::string Trim(std::string s) {
   return s;
 }
 
+/// A fresh folder under the system's temporary folder ("" when it cannot be made).
+inline std::string MakeTempDir(const std::string& prefix) {
+  std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
+  return mkdtemp(pattern.data()) ? pattern : "";
+}
+
 inline std::string Slurp(const std::string& path) {
   auto r = fleet::ReadFile(path, 64u << 20);
   return r.ok() ? *r : "";
