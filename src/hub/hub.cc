@@ -72,6 +72,11 @@ Status Hub::RefreshManifests() {
                  static_cast<long long>(keys_->root_version()));
   }
   const int64_t now = clock_();
+  // The scan reads every manifest; a fraction of the validity is often enough (at least once a
+  // minute), except right after a rotation, which must reach agents at once.
+  const int64_t scan_every = std::clamp<int64_t>(manifest_ttl_s_ / 8, 1, 60);
+  if (!moved && now - last_scan_ < scan_every) return Status::Ok();
+  last_scan_ = now;
   bool changed = false;
   TERN_ASSIGN_OR_RETURN(std::vector<std::string> models, store_->ListModels());
   for (const auto& model : models) {

@@ -66,6 +66,7 @@ class Hub {
   std::thread evaluator_;
   std::function<int64_t()> clock_;
   int64_t manifest_ttl_s_ = 0;
+  int64_t last_scan_ = 0;  ///< clock_() of the last manifest scan (evaluator thread only)
 };
 
 /// Adds an API key ("admin" or "enroll") to the hub's store and returns its token (shown once).
