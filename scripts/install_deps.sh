@@ -10,7 +10,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
   libcli11-dev nlohmann-json3-dev
-  libboost-dev libsqlite3-dev libsodium-dev libzstd-dev libcurl4-openssl-dev curl
+  libboost-dev libsqlite3-dev libsodium-dev libzstd-dev libcurl4-openssl-dev curl libssl-dev openssl
   postgresql libpqxx-dev
   espeak-ng sox
   zlib1g-dev dataset-fashion-mnist

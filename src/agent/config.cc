@@ -55,6 +55,7 @@ Status LoadConfigFile(const std::string& path, AgentConfig* c) {
   if (!j.is_object()) return InvalidArgument("config: " + path + " is not a JSON object");
   Status st;
   for (Status s : {Take(j, "hub_url", &c->hub_url),
+                   Take(j, "ca_file", &c->ca_file),
                    Take(j, "state_dir", &c->state_dir),
                    Take(j, "root_file", &c->root_file),
                    Take(j, "enroll_key", &c->enroll_key),

@@ -33,7 +33,8 @@ struct FlConfig {
 };
 
 struct AgentConfig {
-  std::string hub_url;     ///< e.g. http://127.0.0.1:8700
+  std::string hub_url;     ///< e.g. http://127.0.0.1:8700 or https://hub.example:8700
+  std::string ca_file;     ///< PEM CA bundle that signs the hub's TLS certificate ("": system)
   std::string state_dir;   ///< slots, trust state, device token, telemetry queue
   std::string root_file;   ///< the initial root.json, provisioned out of band
   std::string enroll_key;  ///< tern_enr_… (or enroll_key_file)

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include "fleet/file_util.h"
 #include "onnx/onnx_import.h"
@@ -110,6 +112,63 @@ Result<std::vector<ProbeSet>> ParseProbeArchive(const std::string& archive) {
   }
   if (out.empty()) return InvalidArgument("probe: no input_K.pb/output_K.pb files in the archive");
   return out;
+}
+
+namespace {
+
+// One ustar header block for a regular file (names up to 100 bytes, which probe names are).
+std::string TarHeader(const std::string& name, uint64_t size) {
+  std::string h(kBlock, '\0');
+  std::memcpy(h.data(), name.data(), std::min<size_t>(name.size(), 99));
+  std::snprintf(h.data() + 100, 8, "%07o", 0644u);
+  std::snprintf(h.data() + 108, 8, "%07o", 0u);
+  std::snprintf(h.data() + 116, 8, "%07o", 0u);
+  std::snprintf(h.data() + 124, 12, "%011llo", static_cast<unsigned long long>(size));
+  std::snprintf(h.data() + 136, 12, "%011o", 0u);
+  h[156] = '0';
+  std::memcpy(h.data() + 257, "ustar", 6);
+  std::memcpy(h.data() + 263, "00", 2);
+  std::memset(h.data() + 148, ' ', 8);
+  unsigned sum = 0;
+  for (char c : h) sum += static_cast<unsigned char>(c);
+  std::snprintf(h.data() + 148, 8, "%06o", sum);
+  h[155] = ' ';
+  return h;
+}
+
+}  // namespace
+
+Result<std::string> MakeProbeArchive(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> names;  // relative to dir
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string base = e.path().filename().string();
+    bool is_input = false;
+    int index = 0;
+    if (e.is_regular_file() && ParseProbeName(base, &is_input, &index)) names.push_back(base);
+    if (e.is_directory() && base.rfind("test_data_set_", 0) == 0) {
+      for (const auto& f : fs::directory_iterator(e.path(), ec)) {
+        const std::string fb = f.path().filename().string();
+        if (f.is_regular_file() && ParseProbeName(fb, &is_input, &index)) {
+          names.push_back(base + "/" + fb);
+        }
+      }
+    }
+  }
+  if (ec) return IoError("probe folder " + dir + ": " + ec.message());
+  std::sort(names.begin(), names.end());
+  std::string archive;
+  for (const auto& name : names) {
+    if (name.size() > 99) return InvalidArgument("probe: name too long: " + name);
+    TERN_ASSIGN_OR_RETURN(std::string bytes, fleet::ReadFile(dir + "/" + name));
+    archive += TarHeader(name, bytes.size());
+    archive += bytes;
+    archive.append((kBlock - bytes.size() % kBlock) % kBlock, '\0');
+  }
+  archive.append(2 * kBlock, '\0');  // end-of-archive marker
+  TERN_RETURN_IF_ERROR(ParseProbeArchive(archive).status());
+  return archive;
 }
 
 std::string CompareTensors(const Tensor& got, const Tensor& want, double atol, double rtol) {

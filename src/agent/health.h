@@ -28,6 +28,11 @@ struct ProbeSet {
 /// Parses a ustar archive into data sets; ignores files that are not input_K.pb/output_K.pb.
 Result<std::vector<ProbeSet>> ParseProbeArchive(const std::string& archive);
 
+/// Packs the probe files in `dir` (input_K.pb/output_K.pb at the top and in test_data_set_*
+/// sub-folders) into a ustar archive that ParseProbeArchive reads: what `tern publish --probe`
+/// uploads.
+Result<std::string> MakeProbeArchive(const std::string& dir);
+
 struct HealthOptions {
   std::vector<std::string> providers = {"cpu", "ref"};
   double atol = 1e-4;

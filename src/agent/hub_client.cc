@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 
@@ -88,6 +89,12 @@ size_t WriteDownload(char* data, size_t size, size_t n, void* p) {
   return len;
 }
 
+// TLS: the system's CA store unless a CA file is configured (a private CA or a self-signed
+// hub certificate); peers and host names are always verified.
+void ApplyTls(CURL* curl, const AgentConfig& config) {
+  if (!config.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, config.ca_file.c_str());
+}
+
 }  // namespace
 
 HubClient::HubClient(const AgentConfig& config, const std::atomic<bool>* stop)
@@ -112,13 +119,27 @@ bool HubClient::Backoff(int attempt) {
 }
 
 Result<HttpReply> HubClient::Once(const std::string& method, const std::string& path,
-                                  const std::string& body, const std::string& bearer,
-                                  int timeout_s) {
+                                  const std::string& body, const std::string& bearer, int timeout_s,
+                                  const std::string& body_file,
+                                  const std::vector<std::string>& extra_headers) {
   HttpReply reply;
+  FILE* upload = nullptr;
+  struct stat upload_stat {};
+  if (!body_file.empty()) {
+    upload = std::fopen(body_file.c_str(), "rb");
+    if (!upload || ::fstat(fileno(upload), &upload_stat) != 0) {
+      if (upload) std::fclose(upload);
+      return IoError("cannot read " + body_file);
+    }
+  }
   CURL* curl = curl_easy_init();
-  if (!curl) return Internal("curl_easy_init failed");
+  if (!curl) {
+    if (upload) std::fclose(upload);
+    return Internal("curl_easy_init failed");
+  }
   const std::string url = config_.hub_url + path;
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  ApplyTls(curl, config_);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, static_cast<long>(timeout_s));
@@ -131,7 +152,14 @@ Result<HttpReply> HubClient::Once(const std::string& method, const std::string& 
   const std::string& token = bearer.empty() ? token_ : bearer;
   if (!token.empty())
     headers = curl_slist_append(headers, ("Authorization: Bearer " + token).c_str());
-  if (method == "POST") {
+  for (const auto& h : extra_headers) headers = curl_slist_append(headers, h.c_str());
+  if (upload) {
+    headers = curl_slist_append(headers, "Content-Type: application/octet-stream");
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_READDATA, upload);  // libcurl's default reader is fread
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(upload_stat.st_size));
+  } else if (method == "POST") {
     headers = curl_slist_append(headers, "Content-Type: application/json");
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
@@ -143,6 +171,7 @@ Result<HttpReply> HubClient::Once(const std::string& method, const std::string& 
   if (rc == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply.status);
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
+  if (upload) std::fclose(upload);
   if (rc != CURLE_OK) {
     return IoError(method + " " + url + ": " + curl_easy_strerror(rc));
   }
@@ -157,6 +186,17 @@ Result<HttpReply> HubClient::Call(const std::string& method, const std::string& 
   for (int attempt = 1; attempt <= config_.max_attempts; ++attempt) {
     if (attempt > 1 && !Backoff(attempt - 1)) break;
     last = Once(method, path, body, bearer, timeout_s);
+    if (last.ok() && !Retryable(last->status)) return last;
+  }
+  return last;
+}
+
+Result<HttpReply> HubClient::Upload(const std::string& path, const std::string& file,
+                                    const std::string& sha256_hex) {
+  Result<HttpReply> last = IoError("not tried");
+  for (int attempt = 1; attempt <= config_.max_attempts; ++attempt) {
+    if (attempt > 1 && !Backoff(attempt - 1)) break;
+    last = Once("POST", path, "", "", 0, file, {"X-Tern-Sha256: " + sha256_hex});
     if (last.ok() && !Retryable(last->status)) return last;
   }
   return last;
@@ -205,6 +245,7 @@ Status HubClient::DownloadOnce(const std::string& url, const std::string& partia
   CURL* curl = curl_easy_init();
   sink.curl = curl;
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  ApplyTls(curl, config_);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
   // A stalled link (under 1 KiB/s for the HTTP timeout) is dropped and retried from where it

@@ -11,6 +11,7 @@
 #include <functional>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "agent/config.h"
 #include "fleet/canonical_json.h"
@@ -43,6 +44,9 @@ class HubClient {
   Result<HttpReply> Call(const std::string& method, const std::string& path,
                          const std::string& body = "", const std::string& bearer = "",
                          int timeout_s = 0);
+  /// POST of a file's bytes as application/octet-stream (blob uploads), with retries.
+  Result<HttpReply> Upload(const std::string& path, const std::string& file,
+                           const std::string& sha256_hex);
   /// GET that must answer 200 with a JSON body.
   Result<fleet::Json> GetJson(const std::string& path);
 
@@ -54,8 +58,11 @@ class HubClient {
                                  const std::function<void(uint64_t)>& on_chunk);
 
  private:
+  /// `body_file` (not empty): the body streams from that file as application/octet-stream.
   Result<HttpReply> Once(const std::string& method, const std::string& path,
-                         const std::string& body, const std::string& bearer, int timeout_s);
+                         const std::string& body, const std::string& bearer, int timeout_s,
+                         const std::string& body_file = "",
+                         const std::vector<std::string>& extra_headers = {});
   Status DownloadOnce(const std::string& url, const std::string& partial_file,
                       uint64_t expected_size, const std::function<void(uint64_t)>& on_chunk,
                       DownloadStats* stats, bool* retryable);

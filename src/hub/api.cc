@@ -394,7 +394,8 @@ HttpResponse HubApi::Health(const HttpRequest& r) {
   auto schema = store_->SchemaVersion();
   if (!schema.ok()) return ErrorResponse(503, "store unavailable: " + schema.status().message());
   HttpResponse res = JsonResponse(
-      200, {{"status", "ok"}, {"schema_version", *schema}, {"root_version", keys_->root().version}});
+      200,
+      {{"status", "ok"}, {"schema_version", *schema}, {"root_version", keys_->root_version()}});
   res.omit_body = r.method == "HEAD";
   res.SetHeader("Cache-Control", "no-store");
   return res;
@@ -407,7 +408,7 @@ HttpResponse HubApi::GetRoot(const HttpRequest& r) {
   std::smatch m;
   if (!std::regex_match(file, m, re)) return ErrorResponse(400, "expected /v1/root/N.json");
   int64_t n = std::stoll(m[1].str());
-  if (n > keys_->root().version) return NotFound("root version " + m[1].str());
+  if (n > keys_->root_version()) return NotFound("root version " + m[1].str());
   auto env = keys_->RootVersion(n);
   if (!env.ok()) return ErrorResponse(500, env.status().message());
   return JsonResponse(200, *env);

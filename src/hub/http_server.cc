@@ -3,17 +3,20 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
-#include <limits>
-#include <cstdio>
-#include <mutex>
-#include <set>
-#include <thread>
-#include <vector>
-
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <chrono>
+#include <cstdio>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+#include <type_traits>
+#include <vector>
 
 #include "hub/http_util.h"
 
@@ -46,8 +49,7 @@ struct FileSliceBody {
       size_t want = static_cast<size_t>(std::min<uint64_t>(remain, buf_.size()));
       ssize_t n;
       do {
-        n = ::pread(body_.file->fd(), buf_.data(), want,
-                    static_cast<off_t>(body_.offset + sent_));
+        n = ::pread(body_.file->fd(), buf_.data(), want, static_cast<off_t>(body_.offset + sent_));
       } while (n < 0 && errno == EINTR);
       if (n <= 0) {  // error, or the file shrank under us
         ec = beast::errc::make_error_code(beast::errc::io_error);
@@ -65,7 +67,17 @@ struct FileSliceBody {
   };
 };
 
-class Session;
+// What the server keeps of a session, plain or TLS.
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  /// Runs on the session's strand.
+  virtual void Shutdown() = 0;
+  virtual asio::any_io_executor executor() = 0;
+};
+
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 }  // namespace
 
@@ -80,37 +92,58 @@ struct HttpServer::Impl {
   asio::steady_timer grace_timer{control};
   std::atomic<bool> stopping{false};
   std::mutex sessions_mu;
-  std::set<std::weak_ptr<Session>, std::owner_less<std::weak_ptr<Session>>> sessions;
+  std::set<std::weak_ptr<SessionBase>, std::owner_less<std::weak_ptr<SessionBase>>> sessions;
+  std::optional<asio::ssl::context> tls;  ///< set when serving HTTPS
 
   void Accept();
   void BeginStop();
-  void SessionEnded(const std::weak_ptr<Session>& s);
+  void SessionEnded(const std::weak_ptr<SessionBase>& s);
 };
 
 namespace {
 
-class Session : public std::enable_shared_from_this<Session> {
+// One connection. `Stream` is a plain TCP stream or a TLS stream over one; everything but the
+// handshake is the same for both.
+template <class Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(tcp::socket socket, HttpServer::Impl* server)
+  Session(tcp::socket socket, HttpServer::Impl* server) requires std::is_same_v<Stream, PlainStream>
       : stream_(std::move(socket)), server_(server) {}
+  Session(tcp::socket socket, asio::ssl::context& tls,
+          HttpServer::Impl* server) requires std::is_same_v<Stream, TlsStream>
+      : stream_(std::move(socket), tls), server_(server) {}
 
   void Start() {
     beast::error_code ec;
-    auto ep = stream_.socket().remote_endpoint(ec);
+    auto ep = Lowest().socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHead(); });
+    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (std::is_same_v<Stream, TlsStream>) {
+        self->idle_ = true;  // a stop during the handshake closes at once
+        self->Lowest().expires_after(seconds(self->server_->options.header_timeout_s));
+        self->stream_.async_handshake(asio::ssl::stream_base::server, [self](beast::error_code ec) {
+          if (ec) return self->Close();
+          self->ReadHead();
+        });
+      } else {
+        self->ReadHead();
+      }
+    });
   }
 
-  // Runs on the session's strand.
-  void Shutdown() {
+  void Shutdown() override {
     shutting_down_ = true;
     if (idle_) Close();
   }
 
-  std::weak_ptr<Session> Weak() { return weak_from_this(); }
-  asio::any_io_executor executor() { return stream_.get_executor(); }
+  std::weak_ptr<SessionBase> Weak() {
+    return std::static_pointer_cast<SessionBase>(this->shared_from_this());
+  }
+  asio::any_io_executor executor() override { return stream_.get_executor(); }
 
  private:
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+
   void ReadHead() {
     if (shutting_down_) return Close();
     idle_ = true;
@@ -120,9 +153,9 @@ class Session : public std::enable_shared_from_this<Session> {
     // the limit that applies is the handler's, checked in OnHead.
     head_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     request_ = HttpRequest();
-    stream_.expires_after(seconds(server_->options.header_timeout_s));
+    Lowest().expires_after(seconds(server_->options.header_timeout_s));
     http::async_read_header(stream_, buffer_, *head_parser_,
-                            beast::bind_front_handler(&Session::OnHead, shared_from_this()));
+                            beast::bind_front_handler(&Session::OnHead, this->shared_from_this()));
   }
 
   void OnHead(beast::error_code ec, size_t) {
@@ -174,9 +207,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (request_.Header("expect") == "100-continue") {
       // Tell the client to go ahead, so curl and friends don't wait a second first.
       static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      stream_.expires_after(seconds(server_->options.write_timeout_s));
+      Lowest().expires_after(seconds(server_->options.write_timeout_s));
       asio::async_write(stream_, asio::buffer(kContinue),
-                        [self = shared_from_this(), plan](beast::error_code ec, size_t) {
+                        [self = this->shared_from_this(), plan](beast::error_code ec, size_t) {
                           if (ec) return self->Close();
                           self->ReadBody(plan);
                         });
@@ -186,7 +219,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void ReadBody(const BodyPlan& plan) {
-    stream_.expires_after(seconds(server_->options.body_timeout_s));
+    Lowest().expires_after(seconds(server_->options.body_timeout_s));
     if (plan.kind == BodyPlan::Kind::kFile) {
       file_parser_.emplace(std::move(*head_parser_));
       file_parser_->body_limit(plan.limit);
@@ -195,12 +228,12 @@ class Session : public std::enable_shared_from_this<Session> {
       if (ec) return SendError(500, "cannot store the upload", true);
       request_.body_file = plan.file_path;
       http::async_read(stream_, buffer_, *file_parser_,
-                       beast::bind_front_handler(&Session::OnBody, shared_from_this()));
+                       beast::bind_front_handler(&Session::OnBody, this->shared_from_this()));
     } else {
       string_parser_.emplace(std::move(*head_parser_));
       string_parser_->body_limit(plan.limit);
       http::async_read(stream_, buffer_, *string_parser_,
-                       beast::bind_front_handler(&Session::OnBody, shared_from_this()));
+                       beast::bind_front_handler(&Session::OnBody, this->shared_from_this()));
     }
   }
 
@@ -225,10 +258,9 @@ class Session : public std::enable_shared_from_this<Session> {
     std::optional<HttpResponse> response;
     // A parked request is answered later from another thread; the answer hops back onto this
     // session's strand. The session stays alive through the responder's reference.
-    auto respond = [self = shared_from_this()](HttpResponse r) {
-      asio::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
-        self->Send(std::move(r), false);
-      });
+    auto respond = [self = this->shared_from_this()](HttpResponse r) {
+      asio::post(self->stream_.get_executor(),
+                 [self, r = std::move(r)]() mutable { self->Send(std::move(r), false); });
     };
     try {
       response = server_->handler->HandleAsync(request_, std::move(respond));
@@ -257,7 +289,7 @@ class Session : public std::enable_shared_from_this<Session> {
     head_parser_.reset();
     string_parser_.reset();
     file_parser_.reset();
-    stream_.expires_after(seconds(server_->options.write_timeout_s));
+    Lowest().expires_after(seconds(server_->options.write_timeout_s));
     if (r.omit_body) {
       auto res = std::make_shared<http::response<http::empty_body>>();
       FillHeaders(*res, r, close);
@@ -281,7 +313,7 @@ class Session : public std::enable_shared_from_this<Session> {
   template <class Message>
   void Write(std::shared_ptr<Message> res, bool close) {
     http::async_write(stream_, *res,
-                      [self = shared_from_this(), res, close](beast::error_code ec, size_t) {
+                      [self = this->shared_from_this(), res, close](beast::error_code ec, size_t) {
                         if (ec || close) return self->Close();
                         self->ReadHead();
                       });
@@ -299,12 +331,14 @@ class Session : public std::enable_shared_from_this<Session> {
     closed_ = true;
     RemoveBodyFile();
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
-    server_->SessionEnded(weak_from_this());
+    // TLS sessions end without close_notify: every answer is length-delimited, so a client
+    // cannot mistake the cut for the end of a body.
+    Lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+    Lowest().close();
+    server_->SessionEnded(this->weak_from_this());
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   HttpServer::Impl* server_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::empty_body>> head_parser_;
@@ -328,12 +362,18 @@ void HttpServer::Impl::Accept() {
       // Out of descriptors and the like: keep accepting after the failure passes.
       return Accept();
     }
-    auto session = std::make_shared<Session>(std::move(socket), this);
-    {
-      std::lock_guard<std::mutex> lock(sessions_mu);
-      sessions.insert(session->Weak());
+    auto start = [this](auto session) {
+      {
+        std::lock_guard<std::mutex> lock(sessions_mu);
+        sessions.insert(session->Weak());
+      }
+      session->Start();
+    };
+    if (tls) {
+      start(std::make_shared<Session<TlsStream>>(std::move(socket), *tls, this));
+    } else {
+      start(std::make_shared<Session<PlainStream>>(std::move(socket), this));
     }
-    session->Start();
     if (!stopping) Accept();
   });
 }
@@ -343,7 +383,7 @@ void HttpServer::Impl::BeginStop() {
   beast::error_code ec;
   acceptor.close(ec);
   signals.cancel(ec);
-  std::vector<std::shared_ptr<Session>> live;
+  std::vector<std::shared_ptr<SessionBase>> live;
   {
     std::lock_guard<std::mutex> lock(sessions_mu);
     for (const auto& w : sessions) {
@@ -362,7 +402,7 @@ void HttpServer::Impl::BeginStop() {
   });
 }
 
-void HttpServer::Impl::SessionEnded(const std::weak_ptr<Session>& s) {
+void HttpServer::Impl::SessionEnded(const std::weak_ptr<SessionBase>& s) {
   bool last = false;
   {
     std::lock_guard<std::mutex> lock(sessions_mu);
@@ -383,6 +423,22 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& o
   impl->options = options;
   impl->handler = handler;
   beast::error_code ec;
+  if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
+    if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
+      return InvalidArgument("TLS needs both a certificate and a key file");
+    }
+    auto& tls = impl->tls.emplace(asio::ssl::context::tls_server);
+    // TLS 1.2 and newer only; the certificate file may hold the chain (leaf first).
+    tls.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                        asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                        asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use,
+                    ec);
+    if (!ec) tls.use_certificate_chain_file(options.tls_cert_file, ec);
+    if (ec)
+      return InvalidArgument("TLS certificate " + options.tls_cert_file + ": " + ec.message());
+    tls.use_private_key_file(options.tls_key_file, asio::ssl::context::pem, ec);
+    if (ec) return InvalidArgument("TLS key " + options.tls_key_file + ": " + ec.message());
+  }
   auto address = asio::ip::make_address(options.host, ec);
   if (ec) return InvalidArgument("bad listen address " + options.host + ": " + ec.message());
   tcp::endpoint endpoint(address, options.port);
@@ -392,8 +448,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& o
   if (!ec) acc.bind(endpoint, ec);
   if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return IoError("cannot listen on " + options.host + ":" + std::to_string(options.port) +
-                   ": " + ec.message());
+    return IoError("cannot listen on " + options.host + ":" + std::to_string(options.port) + ": " +
+                   ec.message());
   }
   if (options.stop_on_signals) {
     impl->signals.add(SIGTERM, ec);

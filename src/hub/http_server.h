@@ -1,5 +1,6 @@
 // An asynchronous HTTP/1.1 server (Boost.Beast on one io_context run by a small thread pool).
 //
+// With a certificate and key it speaks HTTPS only (a TLS handshake, then the same protocol).
 // Each connection reads the request head first (header size capped, timed), asks the handler
 // whether to answer at once or how to read the body (in memory or streamed to a file, with a
 // size cap → 413), then reads the body (timed), calls the handler and writes the response
@@ -27,6 +28,9 @@ struct HttpServerOptions {
   int write_timeout_s = 300;
   int shutdown_grace_s = 10;
   bool stop_on_signals = true;            ///< SIGTERM and SIGINT call Stop()
+  /// PEM files; both set: HTTPS only (TLS 1.2+, OpenSSL), both empty: plain HTTP.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 class HttpServer {

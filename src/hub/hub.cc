@@ -1,5 +1,6 @@
 #include "hub/hub.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -45,8 +46,71 @@ void Hub::EvaluateLoop(int64_t interval_ms) {
       std::fprintf(stderr, "tern-hub: rollout evaluation: %s\n",
                    changed.status().ToString().c_str());
     }
+    Status refreshed = RefreshManifests();
+    if (!refreshed.ok()) {
+      std::fprintf(stderr, "tern-hub: manifest refresh: %s\n", refreshed.ToString().c_str());
+    }
     lock.lock();
   }
+}
+
+Result<std::string> Hub::Resign(const ModelVersionRecord& v, int64_t counter) const {
+  auto env = fleet::ParseJson(v.manifest_json);
+  if (!env.ok() || !env->is_object() || !env->contains("signed"))
+    return Internal("stored manifest of " + v.model + " " + v.version + " is unreadable");
+  TERN_ASSIGN_OR_RETURN(fleet::TargetsMetadata t,
+                        fleet::TargetsMetadata::FromJson((*env)["signed"]));
+  t.version = counter;
+  t.expires = clock_() + manifest_ttl_s_;
+  TERN_ASSIGN_OR_RETURN(fleet::Json signed_env, keys_->SignTargets(t));
+  return signed_env.dump();
+}
+
+Status Hub::RefreshManifests() {
+  TERN_ASSIGN_OR_RETURN(bool moved, keys_->Reload());
+  if (moved) {
+    std::fprintf(stderr, "tern-hub: now on root v%lld\n",
+                 static_cast<long long>(keys_->root_version()));
+  }
+  const int64_t now = clock_();
+  // The scan reads every manifest; a fraction of the validity is often enough (at least once a
+  // minute), except right after a rotation, which must reach agents at once.
+  const int64_t scan_every = std::clamp<int64_t>(manifest_ttl_s_ / 8, 1, 60);
+  if (!moved && now - last_scan_ < scan_every) return Status::Ok();
+  last_scan_ = now;
+  bool changed = false;
+  TERN_ASSIGN_OR_RETURN(std::vector<std::string> models, store_->ListModels());
+  for (const auto& model : models) {
+    TERN_ASSIGN_OR_RETURN(std::vector<ModelVersionRecord> versions, store_->ListVersions(model));
+    std::vector<const ModelVersionRecord*> due;
+    for (const auto& v : versions) {
+      fleet::Json env = fleet::Json::parse(v.manifest_json, nullptr, false);
+      if (!env.is_object() || !env.contains("signed") || !env["signed"].is_object()) continue;
+      auto expires = fleet::ParseTime(env["signed"].value("expires", ""));
+      std::string keyid;
+      if (env.contains("signatures") && env["signatures"].is_array() &&
+          !env["signatures"].empty() && env["signatures"][0].is_object()) {
+        keyid = env["signatures"][0].value("keyid", "");
+      }
+      if (!expires.ok() || *expires - now < manifest_ttl_s_ / 2 ||
+          !keys_->CertifiesTargetsKey(keyid)) {
+        due.push_back(&v);
+      }
+    }
+    // Oldest counter first, so versions re-signed together keep their order.
+    std::sort(due.begin(), due.end(), [](const auto* a, const auto* b) {
+      return a->manifest_version < b->manifest_version;
+    });
+    for (const ModelVersionRecord* v : due) {
+      // Only when nobody (a replica, a rollback order) re-signed it since it was read.
+      TERN_ASSIGN_OR_RETURN(auto done, store_->ResignModelVersion(
+                                           model, v->version, v->manifest_version + 1,
+                                           [&](int64_t counter) { return Resign(*v, counter); }));
+      changed = changed || done.has_value();
+    }
+  }
+  if (changed) long_poll_->Notify();
+  return Status::Ok();
 }
 
 Result<std::unique_ptr<Hub>> Hub::Start(const HubOptions& options) {
@@ -55,8 +119,13 @@ Result<std::unique_ptr<Hub>> Hub::Start(const HubOptions& options) {
   TERN_ASSIGN_OR_RETURN(hub->store_, OpenMigrated(options.data_dir, options.store_url));
   TERN_ASSIGN_OR_RETURN(BlobStore blobs, BlobStore::Open(options.data_dir));
   hub->blobs_ = std::make_unique<BlobStore>(std::move(blobs));
-  TERN_ASSIGN_OR_RETURN(HubKeys keys, HubKeys::OpenOrCreate(options.data_dir, Now()));
-  hub->keys_ = std::make_unique<HubKeys>(std::move(keys));
+  if (options.key_dir.empty()) {
+    TERN_ASSIGN_OR_RETURN(HubKeys keys, HubKeys::OpenOrCreate(options.data_dir, Now()));
+    hub->keys_ = std::make_unique<HubKeys>(std::move(keys));
+  } else {
+    TERN_ASSIGN_OR_RETURN(HubKeys keys, HubKeys::Open(options.key_dir));
+    hub->keys_ = std::make_unique<HubKeys>(std::move(keys));
+  }
 
   TERN_ASSIGN_OR_RETURN(int64_t key_count, hub->store_->CountApiKeys());
   if (key_count == 0) {
@@ -78,19 +147,11 @@ Result<std::unique_ptr<Hub>> Hub::Start(const HubOptions& options) {
   std::function<int64_t()> clock = options.api.clock ? options.api.clock : Now;
   hub->rollouts_ = std::make_unique<RolloutService>(
       hub->store_.get(), clock, [poll = hub->long_poll_.get()] { poll->Notify(); });
-  hub->rollouts_->set_resigner(
-      [keys = hub->keys_.get(), clock, ttl = options.api.manifest_ttl_s](
-          const ModelVersionRecord& v, int64_t counter) -> Result<std::string> {
-        auto env = fleet::ParseJson(v.manifest_json);
-        if (!env.ok() || !env->is_object() || !env->contains("signed"))
-          return Internal("stored manifest of " + v.model + " " + v.version + " is unreadable");
-        TERN_ASSIGN_OR_RETURN(fleet::TargetsMetadata t,
-                              fleet::TargetsMetadata::FromJson((*env)["signed"]));
-        t.version = counter;
-        t.expires = clock() + ttl;
-        TERN_ASSIGN_OR_RETURN(fleet::Json signed_env, keys->SignTargets(t));
-        return signed_env.dump();
-      });
+  hub->clock_ = clock;
+  hub->manifest_ttl_s_ = options.api.manifest_ttl_s;
+  hub->rollouts_->set_resigner([raw = hub.get()](const ModelVersionRecord& v, int64_t counter) {
+    return raw->Resign(v, counter);
+  });
   hub->fl_ = std::make_unique<FlService>(hub->store_.get(), hub->blobs_.get(), hub->keys_.get(),
                                          clock, options.api.manifest_ttl_s,
                                          options.data_dir + "/fl");

@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -17,6 +18,8 @@ namespace tern::hub {
 struct HubOptions {
   std::string data_dir;
   std::string store_url;  ///< "" = DATA/hub.db
+  /// A folder from `tern keys export` (root chain + targets key); "" = the hub's own keys in DATA.
+  std::string key_dir;
   HttpServerOptions http;
   ApiOptions api;
   std::string port_file;  ///< when set, the bound port is written there once listening
@@ -40,6 +43,12 @@ class Hub {
  private:
   Hub() = default;
   void EvaluateLoop(int64_t interval_ms);
+  /// Picks up a newer root in the key folder, then re-signs every manifest past half its
+  /// validity or signed by a key the current root no longer certifies, so that agents never see
+  /// expired or uncertified metadata from a healthy hub.
+  Status RefreshManifests();
+  /// The stored manifest of `v`, re-signed with the current key under `counter`.
+  Result<std::string> Resign(const ModelVersionRecord& v, int64_t counter) const;
 
   std::unique_ptr<Store> store_;
   std::unique_ptr<BlobStore> blobs_;
@@ -56,6 +65,9 @@ class Hub {
   std::condition_variable evaluator_cv_;
   bool evaluator_stop_ = false;
   std::thread evaluator_;
+  std::function<int64_t()> clock_;
+  int64_t manifest_ttl_s_ = 0;
+  int64_t last_scan_ = 0;  ///< clock_() of the last manifest scan (evaluator thread only)
 };
 
 /// Adds an API key ("admin" or "enroll") to the hub's store and returns its token (shown once).

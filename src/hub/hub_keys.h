@@ -1,36 +1,49 @@
-// The hub's signing keys and root metadata, in the data folder:
-//   DATA/keys/root-<keyid>.key, DATA/keys/targets-<keyid>.key   (0600, folder 0700)
-//   DATA/metadata/<n>.root.json                                  (every root version, kept)
-// The newest root names which keys are current, so files are written key first, root second:
-// a crash in between leaves an unused key file, never a root naming a missing key.
-// At first start the hub makes one root key, one targets key and root version 1.
-// (Production fleets should keep the root key offline; `tern keys` will support that.)
+// The hub's signing keys and root metadata, in a key folder (fleet/key_dir.h): by default the
+// data folder, where the hub makes its own root and targets keys at first start; or, with
+// `tern-hub serve --keys DIR`, a folder exported by `tern keys export` that holds the root chain
+// and the targets key only, so the root key stays offline.
+//
+// The hub picks up a rotation while it runs: Reload() walks any newer root in the folder, each
+// verified against the one before, and switches to its targets key. Requests read the keys
+// concurrently, so every accessor copies under a lock.
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 
+#include "fleet/key_dir.h"
 #include "fleet/metadata.h"
 
 namespace tern::hub {
 
 class HubKeys {
  public:
+  /// The hub's own keys in DATA (made at first start).
   static Result<HubKeys> OpenOrCreate(const std::string& data_dir, int64_t now,
                                       int64_t root_ttl_s = 365 * 86400);
+  /// Keys exported into `key_dir`; nothing is created there.
+  static Result<HubKeys> Open(const std::string& key_dir);
 
-  const fleet::Json& root_envelope() const { return root_envelope_; }
-  const fleet::RootMetadata& root() const { return root_; }
+  HubKeys(HubKeys&& other) noexcept;
+
+  fleet::Json root_envelope() const;
+  int64_t root_version() const;
+  /// True when `keyid` may sign manifests under the current root.
+  bool CertifiesTargetsKey(const std::string& keyid) const;
   /// Root version `n` (1 ≤ n ≤ current) as stored; lets clients walk a rotation chain.
   Result<fleet::Json> RootVersion(int64_t n) const;
   /// Signs a manifest with the current targets key.
   Result<fleet::Json> SignTargets(const fleet::TargetsMetadata& targets) const;
+  /// Moves to a newer root found in the folder (verified link by link). True when it moved.
+  Result<bool> Reload();
 
  private:
+  HubKeys() = default;
+
   std::string dir_;
-  fleet::RootMetadata root_;
-  fleet::Json root_envelope_;
-  fleet::KeyPair targets_key_;
+  mutable std::mutex mu_;
+  fleet::LoadedKeys keys_;
 };
 
 }  // namespace tern::hub

@@ -30,9 +30,8 @@ int FleetSize() {
 class AgentFleet : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (std::filesystem::temp_directory_path() / "tern-fleet-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    tmp_ = pattern;
+    tmp_ = MakeTempDir("tern-fleet");
+    ASSERT_FALSE(tmp_.empty());
     hub_ = std::make_unique<Hub>(
         tmp_ + "/hub",
         std::vector<std::string>{"--evaluate-every-ms", "100", "--poll-interval-s", "2"});

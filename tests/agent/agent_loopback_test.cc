@@ -21,9 +21,8 @@ using namespace test;  // NOLINT
 class AgentLoopback : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (std::filesystem::temp_directory_path() / "tern-agent-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    tmp_ = pattern;
+    tmp_ = MakeTempDir("tern-agent");
+    ASSERT_FALSE(tmp_.empty());
     hub_ = std::make_unique<Hub>(tmp_ + "/hub");
     ASSERT_TRUE(hub_->Start()) << Slurp(tmp_ + "/hub.log");
     ASSERT_TRUE(Provision(*hub_, tmp_)) << "no enroll key or root metadata from the hub";

@@ -33,6 +33,12 @@ inline std::string Trim(std::string s) {
   return s;
 }
 
+/// A fresh folder under the system's temporary folder ("" when it cannot be made).
+inline std::string MakeTempDir(const std::string& prefix) {
+  std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
+  return mkdtemp(pattern.data()) ? pattern : "";
+}
+
 inline std::string Slurp(const std::string& path) {
   auto r = fleet::ReadFile(path, 64u << 20);
   return r.ok() ? *r : "";
@@ -115,11 +121,17 @@ class Hub {
       pid_ = -1;
     }
   }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const {
+    return (ca_file_.empty() ? "http://" : "https://") + std::string("127.0.0.1:") +
+           std::to_string(port_);
+  }
+  /// The hub serves HTTPS with a certificate that `ca_file` verifies (call before Start).
+  void UseTls(const std::string& ca_file) { ca_file_ = ca_file; }
   const std::string& data() const { return data_; }
   /// A client with the admin token (few retries: tests want answers, not patience).
   HubClient& Admin() {
     config_.hub_url = url();
+    config_.ca_file = ca_file_;
     config_.max_attempts = 2;
     config_.backoff_initial_ms = 10;
     config_.backoff_max_ms = 50;
@@ -142,7 +154,8 @@ class Hub {
     std::string cmd;
     const std::string tmp = data_ + ".upload";
     (void)fleet::WriteFileAtomic(tmp, bytes);
-    cmd = "curl -s --noproxy '*' -H 'Authorization: Bearer " + Trim(Slurp(data_ + "/admin.key")) +
+    cmd = "curl -s --noproxy '*' " + (ca_file_.empty() ? "" : "--cacert " + ca_file_ + " ") +
+          "-H 'Authorization: Bearer " + Trim(Slurp(data_ + "/admin.key")) +
           "' -H 'Content-Type: application/octet-stream' --data-binary @" + tmp + " " + url() +
           "/v1/blobs";
     FILE* p = popen(cmd.c_str(), "r");
@@ -157,6 +170,7 @@ class Hub {
  private:
   std::string data_;
   std::vector<std::string> extra_args_;
+  std::string ca_file_;
   pid_t pid_ = -1;
   int port_ = 0;
   AgentConfig config_;

@@ -67,6 +67,7 @@ int main(int argc, char** argv) {
   auto* run = app.add_subcommand("run", "Serve the active model and follow the hub");
   run->add_option("--config", config_file, "JSON config file (docs/agent.md)");
   run->add_option("--hub", config.hub_url, "Hub URL, e.g. http://127.0.0.1:8700");
+  run->add_option("--ca-file", config.ca_file, "PEM CA bundle for an https hub (default: system)");
   run->add_option("--state", config.state_dir, "State folder");
   run->add_option("--root", config.root_file, "Initial root.json (provisioned out of band)");
   run->add_option("--enroll-key-file", config.enroll_key_file, "File holding the enroll key");
@@ -108,6 +109,7 @@ int main(int argc, char** argv) {
       if (opt->count() == 0) continue;
       const std::string name = opt->get_name();
       if (name == "--hub") from_file.hub_url = config.hub_url;
+      if (name == "--ca-file") from_file.ca_file = config.ca_file;
       if (name == "--state") from_file.state_dir = config.state_dir;
       if (name == "--root") from_file.root_file = config.root_file;
       if (name == "--enroll-key-file") from_file.enroll_key_file = config.enroll_key_file;

@@ -1,5 +1,6 @@
 // tern-hub: the fleet hub's command line. All the work happens in src/hub/.
-//   tern-hub serve --data DIR --listen HOST:PORT [--store URL] [--threads N] [--port-file F]
+//   tern-hub serve --data DIR --listen HOST:PORT [--store URL] [--keys DIR] [--threads N]
+//                  [--port-file F]
 //   tern-hub keys create --data DIR --name NAME [--role admin|enroll]
 #include <cstdio>
 #include <string>
@@ -41,8 +42,20 @@ int main(int argc, char** argv) {
   serve->add_option("--store", options.store_url, "Store URL (default: sqlite file in DATA)");
   serve->add_option("--threads", options.http.threads, "Server threads")->check(CLI::Range(1, 256));
   serve->add_option("--max-upload-mb", max_upload_mb, "Largest blob upload, MiB");
-  serve->add_option("--manifest-ttl-days", manifest_ttl_days, "Validity of signed manifests")
+  int64_t manifest_ttl_s = 0;
+  serve
+      ->add_option("--manifest-ttl-days", manifest_ttl_days,
+                   "Validity of signed manifests; they are re-signed after half of it")
       ->check(CLI::Range(1, 3650));
+  serve
+      ->add_option("--manifest-ttl-s", manifest_ttl_s,
+                   "Validity in seconds (tests); wins over days")
+      ->check(CLI::Range(int64_t{2}, int64_t{3650} * 86400));
+  serve->add_option("--tls-cert", options.http.tls_cert_file,
+                    "PEM certificate (chain) to serve HTTPS with");
+  serve->add_option("--tls-key", options.http.tls_key_file, "PEM private key of --tls-cert");
+  serve->add_option("--keys", options.key_dir,
+                    "Key folder from `tern keys export` (default: the hub's own keys in DATA)");
   serve->add_option("--port-file", options.port_file, "Write the bound port to this file");
   serve->add_option("--evaluate-every-ms", options.evaluate_interval_ms,
                     "How often rollout gates are evaluated")
@@ -78,7 +91,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.api.max_blob_bytes = max_upload_mb << 20;
-  options.api.manifest_ttl_s = static_cast<int64_t>(manifest_ttl_days) * 86400;
+  options.api.manifest_ttl_s =
+      manifest_ttl_s > 0 ? manifest_ttl_s : static_cast<int64_t>(manifest_ttl_days) * 86400;
   auto hub = tern::hub::Hub::Start(options);
   if (!hub.ok()) {
     std::fprintf(stderr, "tern-hub: %s\n", hub.status().ToString().c_str());

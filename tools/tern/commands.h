@@ -167,6 +167,57 @@ struct FlSimulateOptions {
 };
 int RunFlSimulate(const FlSimulateOptions& o);
 
+// ---- fleet operator commands (cmd_fleet.cc) ----
+
+struct KeysOptions {
+  std::string action;  ///< init, rotate, export
+  std::string dir;     ///< the offline key folder
+  std::string out;     ///< export: the hub's --keys folder
+  bool root = false;   ///< rotate the root key instead of the targets key
+  int ttl_days = 365;  ///< validity of the root metadata written
+};
+int RunKeys(const KeysOptions& o);
+
+/// How to reach a hub's admin API.
+struct HubOptions {
+  std::string hub;      ///< URL ($TERN_HUB)
+  std::string api_key;  ///< admin token; $TERN_API_KEY when empty
+  std::string ca_file;  ///< PEM CA bundle for https hubs
+  bool json = false;    ///< print the hub's JSON instead of tables
+};
+
+struct PublishOptions {
+  std::string model;  ///< ONNX file (the default file of every variant)
+  std::string name;
+  std::string version;
+  std::vector<std::string> variants;  ///< "precision=int8,provider=cpu,features=avx2+fma,file=F"
+  std::string probe_dir;              ///< input_K.pb/output_K.pb, checked locally first
+  HubOptions hub;
+};
+int RunPublish(const PublishOptions& o);
+
+struct RolloutCliOptions {
+  std::string action;  ///< create, status, pause, resume, abort
+  std::string id;
+  std::string model, version, group = "default", previous_version;
+  std::vector<double> stages;  ///< percents; empty: the hub's default
+  int64_t min_devices = -1;    ///< negative: the hub's default
+  double max_error_rate = -1, max_crash_rate = -1;
+  double max_p95_regression = -1;
+  bool max_p95_regression_set = false;
+  int64_t min_soak_s = -1;
+  HubOptions hub;
+};
+int RunRollout(const RolloutCliOptions& o);
+
+struct DevicesOptions {
+  std::string action;  ///< list, show
+  std::string id;
+  std::string group;  ///< list: only this group
+  HubOptions hub;
+};
+int RunDevices(const DevicesOptions& o);
+
 /// Summary line of a value: dtype, shape, min/max/mean and the first values.
 std::string Summarize(const Value& v);
 

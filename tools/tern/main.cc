@@ -198,7 +198,89 @@ int main(int argc, char** argv) {
   sim->add_option("--eval-every", fls.eval_every, "evaluate every this many rounds");
   sim->add_option("--out", fls.out, "write the final model here");
 
+  // ---- fleet: keys, publish, rollout, devices ----
+  KeysOptions keys;
+  auto* k = app.add_subcommand("keys", "offline root and targets keys for a fleet hub");
+  k->require_subcommand(1);
+  auto* k_init = k->add_subcommand("init", "make a root key, a targets key and root v1");
+  auto* k_rotate = k->add_subcommand("rotate", "new targets (or root) key and root version");
+  auto* k_export = k->add_subcommand("export", "copy the root chain and targets key for a hub");
+  for (auto* sub : {k_init, k_rotate, k_export}) {
+    sub->add_option("--dir", keys.dir, "offline key folder")->required();
+  }
+  for (auto* sub : {k_init, k_rotate}) {
+    sub->add_option("--ttl-days", keys.ttl_days, "validity of the root metadata written")
+        ->check(CLI::Range(1, 3650));
+  }
+  k_rotate->add_flag("--root", keys.root, "rotate the root key instead of the targets key");
+  k_export->add_option("--out", keys.out, "the folder `tern-hub serve --keys` reads")->required();
+
+  auto add_hub = [](CLI::App* sub, HubOptions& h) {
+    sub->add_option("--hub", h.hub, "hub URL, e.g. https://hub:8700")->envname("TERN_HUB");
+    sub->add_option("--api-key", h.api_key, "admin API key (default $TERN_API_KEY)");
+    sub->add_option("--ca-file", h.ca_file, "PEM CA bundle for an https hub");
+    sub->add_flag("--json", h.json, "print JSON instead of tables");
+  };
+  PublishOptions publish;
+  auto* pub = app.add_subcommand("publish", "upload a model version to a fleet hub");
+  pub->add_option("model", publish.model, "model.onnx")->required();
+  pub->add_option("--name", publish.name, "model name on the hub")->required();
+  pub->add_option("--version", publish.version, "version, e.g. 1.2.0")->required();
+  pub->add_option("--variant", publish.variants,
+                  "precision=P,provider=P,features=F1+F2,name=N,file=F (repeatable)");
+  pub->add_option("--probe", publish.probe_dir, "folder of input_K.pb/output_K.pb");
+  add_hub(pub, publish.hub);
+
+  RolloutCliOptions rollout;
+  auto* ro = app.add_subcommand("rollout", "staged rollouts on a fleet hub");
+  ro->require_subcommand(1);
+  auto* ro_create = ro->add_subcommand("create", "roll a version out to a device group");
+  ro_create->add_option("--model", rollout.model, "model name")->required();
+  ro_create->add_option("--version", rollout.version, "version to roll out")->required();
+  ro_create->add_option("--group", rollout.group, "device group");
+  ro_create->add_option("--previous", rollout.previous_version, "version to roll back to");
+  ro_create->add_option("--stages", rollout.stages, "percents, e.g. 1,10,50,100")->delimiter(',');
+  ro_create->add_option("--min-devices", rollout.min_devices, "gate: devices reporting");
+  ro_create->add_option("--max-error-rate", rollout.max_error_rate, "gate: errors/inferences");
+  ro_create->add_option("--max-crash-rate", rollout.max_crash_rate, "gate: failing devices");
+  auto* p95 = ro_create->add_option("--max-p95-regression", rollout.max_p95_regression,
+                                    "gate: p95 latency growth (0.2 = 20%; -1 off)");
+  ro_create->add_option("--min-soak-s", rollout.min_soak_s, "gate: seconds per stage");
+  add_hub(ro_create, rollout.hub);
+  auto* ro_status = ro->add_subcommand("status", "one rollout, or all without an id");
+  ro_status->add_option("id", rollout.id, "rollout id");
+  add_hub(ro_status, rollout.hub);
+  for (const char* action : {"pause", "resume", "abort"}) {
+    auto* sub = ro->add_subcommand(action, std::string(action) + " a rollout");
+    sub->add_option("id", rollout.id, "rollout id")->required();
+    add_hub(sub, rollout.hub);
+  }
+
+  DevicesOptions devices;
+  auto* dev = app.add_subcommand("devices", "devices registered with a fleet hub");
+  dev->require_subcommand(1);
+  auto* dev_list = dev->add_subcommand("list", "all devices");
+  dev_list->add_option("--group", devices.group, "only this group");
+  add_hub(dev_list, devices.hub);
+  auto* dev_show = dev->add_subcommand("show", "one device");
+  dev_show->add_option("id", devices.id, "device id")->required();
+  add_hub(dev_show, devices.hub);
+
   CLI11_PARSE(app, argc, argv);
+  if (k->parsed()) {
+    keys.action = k_init->parsed() ? "init" : k_rotate->parsed() ? "rotate" : "export";
+    return RunKeys(keys);
+  }
+  if (pub->parsed()) return RunPublish(publish);
+  if (ro->parsed()) {
+    for (auto* sub : ro->get_subcommands()) rollout.action = sub->get_name();
+    rollout.max_p95_regression_set = p95->count() > 0;
+    return RunRollout(rollout);
+  }
+  if (dev->parsed()) {
+    devices.action = dev_show->parsed() ? "show" : "list";
+    return RunDevices(devices);
+  }
   if (sim->parsed()) return RunFlSimulate(fls);
   if (q->parsed()) return RunQuantize(quant);
   if (pr->parsed()) return RunPrune(prune);
