@@ -153,4 +153,15 @@ void ConvInt32(const ConvGeometry& g, const X* x, int32_t x_zp, const W* w,
   }
 }
 
+/// uint8 or int8: the types of the 8-bit quantized ops.
+inline bool Is8Bit(DataType t) { return t == DataType::kUInt8 || t == DataType::kInt8; }
+
+/// Calls fn(uint8_t{}) or fn(int8_t{}) for an 8-bit type; NotImplemented for any other.
+template <typename Fn>
+Status Visit8(DataType t, Fn&& fn) {
+  if (t == DataType::kUInt8) return fn(uint8_t{});
+  if (t == DataType::kInt8) return fn(int8_t{});
+  return NotImplemented(std::string("type ") + DataTypeName(t) + " is not supported");
+}
+
 }  // namespace tern::ref::quant

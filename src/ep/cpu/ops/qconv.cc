@@ -44,7 +44,7 @@ Slots SlotsOf(QConvOp op) {
   return {1, 2, 3, 4, 5, 6, 7, 8};
 }
 
-bool Is8Bit(DataType t) { return t == DataType::kUInt8 || t == DataType::kInt8; }
+using quant::Is8Bit;
 
 /// A constant input as a pointer (nullptr when the slot is absent); NotImplemented when present
 /// but computed at run time.

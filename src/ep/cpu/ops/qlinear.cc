@@ -13,7 +13,7 @@ namespace {
 
 namespace quant = ref::quant;
 
-bool Is8Bit(DataType t) { return t == DataType::kUInt8 || t == DataType::kInt8; }
+using quant::Is8Bit;
 
 /// Reads a constant float32 scalar scale (slot 1) and an optional 8-bit scalar zero point (slot 2).
 Status ReadScalarParams(const KernelInfo& info, float* scale, int32_t* zero, DataType* zp_type) {

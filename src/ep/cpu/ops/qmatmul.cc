@@ -18,7 +18,7 @@ namespace quant = ref::quant;
 
 enum class QMatMulOp { kMatMulInteger, kQLinearMatMul, kFused };
 
-bool Is8Bit(DataType t) { return t == DataType::kUInt8 || t == DataType::kInt8; }
+using quant::Is8Bit;
 
 class QMatMulKernel : public OpKernel {
  public:

@@ -19,14 +19,8 @@
 namespace tern::ref {
 namespace {
 
-bool Is8Bit(DataType t) { return t == DataType::kUInt8 || t == DataType::kInt8; }
-
-template <typename Fn>
-Status Visit8(DataType t, Fn&& fn) {
-  if (t == DataType::kUInt8) return fn(uint8_t{});
-  if (t == DataType::kInt8) return fn(int8_t{});
-  return NotImplemented(std::string("type ") + DataTypeName(t) + " is not supported");
-}
+using quant::Is8Bit;
+using quant::Visit8;
 
 /// The float epilogue, activation and optional requantization shared by both ops.
 class QFusedBase : public OpKernel {

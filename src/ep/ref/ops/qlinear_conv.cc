@@ -6,14 +6,8 @@
 namespace tern::ref {
 namespace {
 
-bool Is8Bit(DataType t) { return t == DataType::kUInt8 || t == DataType::kInt8; }
-
-template <typename Fn>
-Status Visit8(DataType t, Fn&& fn) {
-  if (t == DataType::kUInt8) return fn(uint8_t{});
-  if (t == DataType::kInt8) return fn(int8_t{});
-  return NotImplemented(std::string("type ") + DataTypeName(t) + " is not supported");
-}
+using quant::Is8Bit;
+using quant::Visit8;
 
 /// Validates the inputs shared by both ops and runs the integer convolution into `acc`.
 class ConvIntegerBase : public OpKernel {

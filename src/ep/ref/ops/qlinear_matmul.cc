@@ -5,7 +5,8 @@
 namespace tern::ref {
 namespace {
 
-bool Is8Bit(DataType t) { return t == DataType::kUInt8 || t == DataType::kInt8; }
+using quant::Is8Bit;
+using quant::Visit8;
 
 Status CheckZeroPointType(KernelContext& ctx, const Tensor* zp, const Tensor& x, const char* what) {
   if (zp && zp->dtype() != x.dtype())
@@ -37,13 +38,6 @@ void MatMulInt32(const quant::MatMulGeometry& g, const A* a, const std::vector<i
       }
     }
   }
-}
-
-template <typename Fn>
-Status Visit8(DataType t, Fn&& fn) {
-  if (t == DataType::kUInt8) return fn(uint8_t{});
-  if (t == DataType::kInt8) return fn(int8_t{});
-  return NotImplemented(std::string("type ") + DataTypeName(t) + " is not supported");
 }
 
 Status RunInt32(KernelContext& ctx, const quant::MatMulGeometry& g, const Tensor& a,
