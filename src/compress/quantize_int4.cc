@@ -181,7 +181,10 @@ Result<bool> QuantizeConvWeight(GraphEditor& ed, ir::Node& n, const QuantizeOpti
 Status QuantizeInt4Weights(ir::Model& model, const QuantizeOptions& options,
                            QuantizeSummary* summary) {
   if (model.opsets.find(kMsDomain) == model.opsets.end()) model.opsets[kMsDomain] = 1;
-  const bool convs = BlockedDqAvailable(model);
+  bool convs = false;  // a Conv to convert, in a model that can be at opset 21
+  for (const ir::Node& n : model.graph->nodes)
+    convs = convs || (n.op_type == "Conv" && !ExcludedFromQuantization(n, options));
+  convs = convs && BlockedDqAvailable(model);
   if (convs) {
     TERN_RETURN_IF_ERROR(FoldConvNormalization(model));
     DeclareBlockedDqOpset(model);
