@@ -11,7 +11,8 @@
 //    and a float rescale; Conv weights are stored as int8 behind a DequantizeLinear.
 //  - int4-weights: MatMul and Gemm with constant weights become ONNX Runtime's com.microsoft
 //    MatMulNBits (block-wise 4-bit weights, float activations; layout in core/nbits.h), plus an
-//    Add for a Gemm bias.
+//    Add for a Gemm bias. Conv weights become an opset-21 blocked DequantizeLinear of an INT4
+//    initializer (see quantize_int4.cc).
 #pragma once
 
 #include <map>
@@ -51,6 +52,8 @@ struct QuantizeSummary {
   /// zero points): the "weight part" of the size figures.
   uint64_t converted_bytes_before = 0;
   uint64_t converted_bytes_after = 0;
+  /// int8 / uint8 initializers to write as ONNX INT4 / UINT4 (int4-weights Conv weights).
+  std::set<std::string> int4_initializers;
 };
 
 /// Quantizes a model. int8-static needs `calibration` input sets (ignored otherwise).

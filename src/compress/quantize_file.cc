@@ -38,7 +38,8 @@ using Transform = std::function<Result<ir::Model>(const ir::Model&, const std::s
 /// `measure` the error and latency figures on `eval` (or on the sets in `dir`).
 Status TransformFile(const std::string& input, const std::string& output, const Transform& fn,
                      bool measure, const std::string& dir, const std::vector<InputSet>* eval,
-                     int threads, CompressReport* report) {
+                     int threads, CompressReport* report,
+                     const std::set<std::string>* int4_initializers = nullptr) {
   TERN_ASSIGN_OR_RETURN(std::string in_bytes, onnx::ReadFile(input, uint64_t{4} << 30));
   onnx::ImportOptions io;
   auto slash = input.find_last_of('/');
@@ -46,7 +47,9 @@ Status TransformFile(const std::string& input, const std::string& output, const 
   auto model = onnx::ImportModel(in_bytes.data(), in_bytes.size(), io);
   if (!model.ok()) return model.status().WithContext(input);
   TERN_ASSIGN_OR_RETURN(ir::Model transformed, fn(*model, in_bytes));
-  TERN_ASSIGN_OR_RETURN(std::string out_bytes, onnx::ExportModel(transformed));
+  onnx::ExportOptions eo;
+  if (int4_initializers) eo.int4_initializers = *int4_initializers;  // filled in by fn
+  TERN_ASSIGN_OR_RETURN(std::string out_bytes, onnx::ExportModel(transformed, eo));
   {
     std::ofstream out(output, std::ios::binary | std::ios::trunc);
     out.write(out_bytes.data(), static_cast<std::streamsize>(out_bytes.size()));
@@ -55,7 +58,7 @@ Status TransformFile(const std::string& input, const std::string& output, const 
   report->file_bytes_before = in_bytes.size();
   report->file_bytes_after = out_bytes.size();
   report->weight_bytes_before = WeightBytes(*model);
-  report->weight_bytes_after = WeightBytes(transformed);
+  report->weight_bytes_after = WeightBytes(transformed, eo.int4_initializers);
   if (!measure) return Status::Ok();
   if (dir.empty())
     return InvalidArgument("the report's error figures need --eval-dir or --calibration-dir");
@@ -89,7 +92,8 @@ Status QuantizeFile(const QuantizeFileOptions& o, CompressReport* report) {
   const std::string& dir = o.eval_dir.empty() ? o.calibration_dir : o.eval_dir;
   // The calibration sets are reused for the report when they are also the eval sets.
   const std::vector<InputSet>* eval = dir == o.calibration_dir ? &calibration : nullptr;
-  TERN_RETURN_IF_ERROR(TransformFile(o.input, o.output, fn, o.measure, dir, eval, threads, report));
+  TERN_RETURN_IF_ERROR(TransformFile(o.input, o.output, fn, o.measure, dir, eval, threads, report,
+                                     &summary.int4_initializers));
   report->mode = ModeName(o.quantize.mode);
   report->summary = summary;
   return Status::Ok();

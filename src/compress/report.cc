@@ -64,10 +64,12 @@ std::string JsonString(const std::string& s) {
 
 }  // namespace
 
-uint64_t WeightBytes(const ir::Model& model) {
+uint64_t WeightBytes(const ir::Model& model, const std::set<std::string>& int4) {
   uint64_t total = 0;
   for (const ir::Value& v : model.graph->values)
-    if (v.is_initializer) total += v.initializer.nbytes();
+    if (v.is_initializer)
+      total += int4.count(v.name) ? static_cast<uint64_t>((v.initializer.numel() + 1) / 2)
+                                  : v.initializer.nbytes();
   return total;
 }
 

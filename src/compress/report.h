@@ -2,6 +2,7 @@
 // float model on a set of inputs.
 #pragma once
 
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -46,8 +47,9 @@ struct CompressReport {
   std::vector<OutputError> outputs;
 };
 
-/// Sum of the sizes of the main graph's initializers.
-uint64_t WeightBytes(const ir::Model& model);
+/// Sum of the sizes of the main graph's initializers as the file stores them (those named in
+/// `int4`: 4 bits a value).
+uint64_t WeightBytes(const ir::Model& model, const std::set<std::string>& int4 = {});
 
 /// Runs both serialized models on every set and measures each output of `got` against `ref`.
 Result<std::vector<OutputError>> CompareModels(const std::string& ref_model,

@@ -10,6 +10,7 @@
 
 #include <exception>
 #include <map>
+#include <set>
 
 #include "onnx/onnx_import.h"
 #include "onnx/onnx_internal.h"
@@ -59,7 +60,8 @@ void ValueInfo(const ir::Value& v, ::onnx::ValueInfoProto* vi) {
   if (v.type.kind != ir::TypeInfo::Kind::kUnknown) TypeToProto(v.type, vi->mutable_type());
 }
 
-Status GraphToProto(const ir::Graph& g, ::onnx::GraphProto* gp, int depth);
+Status GraphToProto(const ir::Graph& g, ::onnx::GraphProto* gp, int depth,
+                    const std::set<std::string>* int4_initializers = nullptr);
 
 Status AttributeToProto(const ir::Attribute& a, ::onnx::AttributeProto* ap, int depth) {
   ap->set_name(a.name);
@@ -118,7 +120,8 @@ std::string ValueName(const ir::Graph& g, int id) {
   return id < 0 ? std::string() : g.values[static_cast<size_t>(id)].name;
 }
 
-Status GraphToProto(const ir::Graph& g, ::onnx::GraphProto* gp, int depth) {
+Status GraphToProto(const ir::Graph& g, ::onnx::GraphProto* gp, int depth,
+                    const std::set<std::string>* int4_initializers) {
   if (depth > kMaxGraphDepth) return InvalidModel("subgraphs are nested too deeply");
   gp->set_name(g.name);
   std::vector<bool> declared(g.values.size(), false);
@@ -129,7 +132,11 @@ Status GraphToProto(const ir::Graph& g, ::onnx::GraphProto* gp, int depth) {
   for (size_t id = 0; id < g.values.size(); ++id) {
     const ir::Value& v = g.values[id];
     if (!v.is_initializer) continue;
-    TensorToProto(v.initializer, v.name, gp->add_initializer());
+    if (int4_initializers && int4_initializers->count(v.name)) {
+      TERN_RETURN_IF_ERROR(Int4TensorToProto(v.initializer, v.name, gp->add_initializer()));
+    } else {
+      TensorToProto(v.initializer, v.name, gp->add_initializer());
+    }
     declared[id] = true;
   }
   for (const ir::Node& n : g.nodes) {
@@ -156,7 +163,8 @@ Status GraphToProto(const ir::Graph& g, ::onnx::GraphProto* gp, int depth) {
   return Status::Ok();
 }
 
-Result<std::shared_ptr<::onnx::ModelProto>> ModelToProto(const ir::Model& model) {
+Result<std::shared_ptr<::onnx::ModelProto>> ModelToProto(const ir::Model& model,
+                                                         const ExportOptions& options = {}) {
   if (!model.graph) return InvalidArgument("model has no graph");
   auto proto = std::make_shared<::onnx::ModelProto>();
   // IR 3 requires every initializer to be a graph input; the importer turns Constant nodes into
@@ -169,7 +177,8 @@ Result<std::shared_ptr<::onnx::ModelProto>> ModelToProto(const ir::Model& model)
     os->set_domain(domain);
     os->set_version(version);
   }
-  TERN_RETURN_IF_ERROR(GraphToProto(*model.graph, proto->mutable_graph(), 0));
+  TERN_RETURN_IF_ERROR(
+      GraphToProto(*model.graph, proto->mutable_graph(), 0, &options.int4_initializers));
   return proto;
 }
 
@@ -198,8 +207,10 @@ void TypeSoftmaxInputs(::onnx::GraphProto* g) {
 
 }  // namespace
 
-Result<std::string> ExportModel(const ir::Model& model) {
-  TERN_ASSIGN_OR_RETURN(auto proto, ModelToProto(model));
+Result<std::string> ExportModel(const ir::Model& model) { return ExportModel(model, {}); }
+
+Result<std::string> ExportModel(const ir::Model& model, const ExportOptions& options) {
+  TERN_ASSIGN_OR_RETURN(auto proto, ModelToProto(model, options));
   if (proto->ByteSizeLong() > static_cast<size_t>(INT32_MAX))
     return NotImplemented("models over 2 GB need external data, which export does not write");
   std::string out;

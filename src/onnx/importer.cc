@@ -27,9 +27,10 @@ Result<ir::TypeInfo> ConvertType(const ::onnx::TypeProto& tp, int depth = 0) {
     case ::onnx::TypeProto::kTensorType: {
       t.kind = ir::TypeInfo::Kind::kTensor;
       const auto& tt = tp.tensor_type();
-      if (tt.elem_type() != 0 && !IsValidDataType(tt.elem_type()))
+      const int32_t elem = UnpackedElemType(tt.elem_type());  // 4-bit types are held unpacked
+      if (elem != 0 && !IsValidDataType(elem))
         return InvalidModel("unknown element type " + std::to_string(tt.elem_type()));
-      t.elem = static_cast<DataType>(tt.elem_type());
+      t.elem = static_cast<DataType>(elem);
       if (tt.has_shape()) {
         t.has_shape = true;
         for (const auto& d : tt.shape().dim()) {

@@ -1,7 +1,9 @@
-// The ONNX boundary: model import and export, opset conversion, and TensorProto/SequenceProto/OptionalProto (de)serialisation.
-// libonnx and protobuf are used only inside src/onnx/.
+// The ONNX boundary: model import and export, opset conversion, and
+// TensorProto/SequenceProto/OptionalProto (de)serialisation. libonnx and protobuf are used only
+// inside src/onnx/.
 #pragma once
 
+#include <set>
 #include <string>
 
 #include "ir/graph.h"
@@ -32,6 +34,12 @@ Result<std::string> SerializeValue(const Value& value, const std::string& name, 
 /// Serializes a model as ModelProto bytes: initializers inline (raw_data), the inferred types of
 /// intermediate values as value_info. Importing the result gives the same graph.
 Result<std::string> ExportModel(const ir::Model& model);
+struct ExportOptions {
+  /// Main-graph int8 / uint8 initializers written as ONNX INT4 / UINT4 (packed two per byte);
+  /// export fails when a value does not fit in 4 bits.
+  std::set<std::string> int4_initializers;
+};
+Result<std::string> ExportModel(const ir::Model& model, const ExportOptions& options);
 /// Rewrites the model for ai.onnx opset `target` with libonnx's version converter (for passes
 /// that insert ops newer than the model's opset); fails when an op cannot be converted.
 Result<ir::Model> ConvertOpset(const ir::Model& model, int64_t target);

@@ -19,6 +19,14 @@ struct TensorSource {
 
 Result<Tensor> TensorFromProto(const ::onnx::TensorProto& proto, const TensorSource& source);
 void TensorToProto(const Tensor& t, const std::string& name, ::onnx::TensorProto* proto);
+/// ONNX TensorProto data types 21 (UINT4) and 22 (INT4): two values per byte, low nibble first.
+/// Tern holds them unpacked as uint8 / int8 (one value per byte).
+constexpr int32_t kProtoUInt4 = 21;
+constexpr int32_t kProtoInt4 = 22;
+/// The Tern type that holds an ONNX element type (21/22 map to uint8/int8; others unchanged).
+int32_t UnpackedElemType(int32_t proto_type);
+/// Writes an int8 (values in [-8, 7]) or uint8 (values in [0, 15]) tensor as INT4 / UINT4.
+Status Int4TensorToProto(const Tensor& t, const std::string& name, ::onnx::TensorProto* proto);
 Result<Tensor> LoadExternal(const ::onnx::TensorProto& proto, DataType type, const Shape& shape,
                             const TensorSource& source);
 

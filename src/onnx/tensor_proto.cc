@@ -37,10 +37,70 @@ Status CopyTyped(const Field& field, int64_t n, T* out, const char* what) {
   return Status::Ok();
 }
 
+// INT4 / UINT4 from raw_data (two values per byte, low nibble first, the last high nibble
+// unused when the count is odd), unpacked to one int8 / uint8 per value.
+Result<Tensor> UnpackInt4(const ::onnx::TensorProto& proto, const std::string& what) {
+  const bool is_signed = proto.data_type() == kProtoInt4;
+  Shape shape;
+  for (int64_t d : proto.dims()) {
+    if (d < 0) return InvalidModel(what + ": negative dimension " + std::to_string(d));
+    shape.push_back(d);
+  }
+  const DataType type = is_signed ? DataType::kInt8 : DataType::kUInt8;
+  TERN_RETURN_IF_ERROR(CheckShape(shape, type, what.c_str()));
+  if (proto.data_location() == ::onnx::TensorProto::EXTERNAL || !proto.has_raw_data())
+    return NotImplemented(what + ": 4-bit tensors are read from raw_data only");
+  const int64_t n = shape.NumElements();
+  const std::string& raw = proto.raw_data();
+  if (raw.size() != static_cast<size_t>((n + 1) / 2))
+    return InvalidModel(what + ": raw_data has " + std::to_string(raw.size()) + " bytes, " +
+                        std::to_string(n) + " 4-bit values need " + std::to_string((n + 1) / 2));
+  TERN_ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(type, shape));
+  uint8_t* out = t.data<uint8_t>();
+  for (int64_t i = 0; i < n; ++i) {
+    const uint8_t byte = static_cast<uint8_t>(raw[static_cast<size_t>(i / 2)]);
+    const uint8_t nibble = (i % 2 == 0 ? byte : byte >> 4) & 0x0F;
+    // Sign-extend the nibble for INT4: 8..15 are -8..-1.
+    out[i] = is_signed && nibble >= 8 ? static_cast<uint8_t>(nibble | 0xF0) : nibble;
+  }
+  return t;
+}
+
 }  // namespace
+
+int32_t UnpackedElemType(int32_t proto_type) {
+  if (proto_type == kProtoInt4) return static_cast<int32_t>(DataType::kInt8);
+  if (proto_type == kProtoUInt4) return static_cast<int32_t>(DataType::kUInt8);
+  return proto_type;
+}
+
+Status Int4TensorToProto(const Tensor& t, const std::string& name, ::onnx::TensorProto* proto) {
+  const bool is_signed = t.dtype() == DataType::kInt8;
+  if (!is_signed && t.dtype() != DataType::kUInt8)
+    return InvalidArgument("tensor '" + name + "': only int8 / uint8 can be stored as 4-bit");
+  const int64_t n = t.numel();
+  std::string raw(static_cast<size_t>((n + 1) / 2), '\0');
+  for (int64_t i = 0; i < n; ++i) {
+    const int v = is_signed ? t.data<int8_t>()[i] : t.data<uint8_t>()[i];
+    if (v < (is_signed ? -8 : 0) || v > (is_signed ? 7 : 15))
+      return InvalidArgument("tensor '" + name + "': value " + std::to_string(v) +
+                             " does not fit in 4 bits");
+    const uint8_t nibble = static_cast<uint8_t>(v) & 0x0F;
+    raw[static_cast<size_t>(i / 2)] =
+        static_cast<char>(static_cast<uint8_t>(raw[static_cast<size_t>(i / 2)]) |
+                          (i % 2 == 0 ? nibble : nibble << 4));
+  }
+  proto->set_name(name);
+  proto->set_data_type(is_signed ? kProtoInt4 : kProtoUInt4);
+  for (size_t i = 0; i < t.rank(); ++i) proto->add_dims(t.dim(i));
+  proto->set_raw_data(std::move(raw));
+  return Status::Ok();
+}
 
 Result<Tensor> TensorFromProto(const ::onnx::TensorProto& proto, const TensorSource& source) {
   const std::string what = "tensor '" + proto.name() + "'";
+  if (proto.data_type() == kProtoInt4 || proto.data_type() == kProtoUInt4)
+    return UnpackInt4(proto, what);
   if (!IsValidDataType(proto.data_type()))
     return InvalidModel(what + ": unsupported data type " + std::to_string(proto.data_type()));
   DataType type = static_cast<DataType>(proto.data_type());

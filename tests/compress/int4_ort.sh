@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # int4-weights against ONNX Runtime: quantizes the Fashion-MNIST CNN (`tern make-model
-# small-cnn`, whose classifier is a Gemm with transB and a bias, so MatMulNBits + Add) in every
-# block size, symmetric and asymmetric, and checks that
-#  1. Tern runs the com.microsoft MatMulNBits file with output SQNR against float32 above a floor,
+# small-cnn`, whose classifier is a Gemm with transB and a bias, so MatMulNBits + Add, and whose
+# two Conv weights become opset-21 blocked DequantizeLinear of INT4 / UINT4 initializers after
+# BatchNormalization is folded) in every block size, symmetric and asymmetric, and checks that
+#  1. Tern runs the file (com.microsoft MatMulNBits and three converted weights) with output
+#     SQNR against float32 above a floor,
 #  2. ONNX Runtime (scripts/setup_ort.sh) loads and runs the same file, and its outputs agree
 #     with Tern's far more closely than the 4-bit step (both dequantize the same codes; only the
 #     summation order differs). Skipped (exit 77) when onnxruntime-node is not installed.
@@ -18,9 +20,10 @@ mkdir -p "$WORK"
 
 HAVE_ORT=0
 [[ -d "$CACHE/ort/node_modules/onnxruntime-node" ]] && HAVE_ORT=1
-# Tern vs float32 (dB): 4-bit weights of the classifier measured 19.8 to 23.5 dB on these
-# random inputs (seeded), for every block size and both modes.
-FLOOR_DB=17
+# Tern vs float32 (dB): 4-bit weights of the classifier and both Conv layers of this untrained
+# model measured 16.1 to 21.2 dB on these random inputs (seeded), for every block size and both
+# modes (the classifier alone: 19.8 to 23.5 dB). A wrong block index or sign gives ~0 dB.
+FLOOR_DB=14
 # Tern vs ORT on the same file (dB): float rounding only.
 AGREE_DB=60
 
@@ -50,9 +53,10 @@ for block in 32 64 128; do
         const low = r.outputs.filter((o) => !(o.sqnr_db >= Number(process.argv[2])));
         console.log(`SQNR vs float32 ${r.outputs.map((o) => o.sqnr_db.toFixed(1)).join(", ")} dB, ` +
                     `converted weights ${(r.converted_bytes_after / r.converted_bytes_before).toFixed(3)}x`);
-        process.exit(low.length || r.quantized_nodes < 1 ? 1 : 0);' "$out.json" "$FLOOR_DB" |
+        // The Gemm and both Conv layers.
+        process.exit(low.length || r.quantized_nodes < 3 ? 1 : 0);' "$out.json" "$FLOOR_DB" |
         sed "s/^/[$tag] /"; then
-      echo "FAIL $tag: SQNR below $FLOOR_DB dB or nothing quantized"; fail=1
+      echo "FAIL $tag: SQNR below $FLOOR_DB dB or not every weight quantized"; fail=1
     fi
     [[ $HAVE_ORT == 1 ]] || continue
     "$TERN" run "$out" --input-dir "$WORK/cnn_eval/test_data_set_1" --output-dir "$out.tern" >/dev/null

@@ -19,13 +19,14 @@ HAVE_ORT=0
 
 # Floors on the held-out SQNR (dB), per model and mode; see docs/compress.md for how they were
 # measured.
-# int4-weights: ppocr_cls measured 57.2 dB (its one MatMul); oww_embedding has no MatMul/Gemm
-# weight, so nothing changes.
+# int4-weights: ppocr_cls measured 57.2 dB (its one MatMul; its ops keep it below opset 21, so
+# its Convs stay float); oww_embedding measured 16.7 dB with all 20 Conv weights in 4 bits
+# (blocked INT4 DequantizeLinear; ORT agrees with Tern at 127 dB).
 declare -A FLOOR=(
   [ppocr_cls:fp16]=55 [ppocr_cls:int8-static]=28 [ppocr_cls:int8-dynamic]=33
   [ppocr_cls:int4-weights]=45
   [oww_embedding:fp16]=55 [oww_embedding:int8-static]=30 [oww_embedding:int8-dynamic]=33
-  [oww_embedding:int4-weights]=100
+  [oww_embedding:int4-weights]=14
 )
 # Tern and ORT must agree to this SQNR on the same quantized file. ppocr_cls int8-static is
 # the exception under investigation: ORT fuses its QDQ Convs into integer kernels and lands

@@ -29,6 +29,30 @@ Result<AxisParams> ResolveAxisParams(const Shape& x, const Tensor& scale, const 
   return p;
 }
 
+Result<AxisParams> ResolveBlockParams(const Shape& x, const Tensor& scale, const Tensor* zero_point,
+                                      int64_t axis, int64_t block_size) {
+  const int64_t rank = static_cast<int64_t>(x.rank());
+  if (rank == 0) return InvalidArgument("blocked quantization needs an input of rank >= 1");
+  TERN_ASSIGN_OR_RETURN(int64_t a, NormalizeAxis(axis, rank));
+  const size_t ax = static_cast<size_t>(a);
+  Shape want = x;
+  want[ax] = (x[ax] + block_size - 1) / block_size;
+  if (scale.shape() != want)
+    return InvalidArgument("blocked scale has shape " + scale.shape().ToString() + ", expected " +
+                           want.ToString() + " (block_size " + std::to_string(block_size) +
+                           " along axis " + std::to_string(a) + ")");
+  if (zero_point && zero_point->shape() != want)
+    return InvalidArgument("zero point shape " + zero_point->shape().ToString() +
+                           " does not match scale shape " + want.ToString());
+  AxisParams p;
+  p.count = want[ax];
+  p.outer = x.Product(0, ax);
+  p.inner = x.Product(ax + 1, x.rank());
+  p.block = block_size;
+  p.length = x[ax];
+  return p;
+}
+
 int32_t ReadZeroPoint(const Tensor* zp, int64_t i) {
   if (!zp) return 0;
   switch (zp->dtype()) {

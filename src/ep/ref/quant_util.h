@@ -38,14 +38,28 @@ struct AxisParams {
   int64_t count = 1;  ///< number of distinct parameter sets (1 = per tensor)
   int64_t outer = 1;  ///< product of dims before the axis
   int64_t inner = 1;  ///< product of dims after the axis
+  int64_t block = 0;   ///< blocked (opset 21): elements along the axis per parameter set
+  int64_t length = 1;  ///< blocked: x's size along the axis
   /// Index of the parameter set for flat element i.
-  int64_t Index(int64_t i) const { return count == 1 ? 0 : (i / inner) % count; }
+  int64_t Index(int64_t i) const {
+    if (block > 0) {
+      // The parameters have x's shape with the axis shrunk to count = ceil(length / block).
+      const int64_t along = (i / inner) % length, o = i / (inner * length);
+      return (o * count + along / block) * inner + i % inner;
+    }
+    return count == 1 ? 0 : (i / inner) % count;
+  }
 };
 
 /// Decides per-tensor vs per-axis from the scale's shape (a scalar or a 1-element 1-D tensor is
 /// per tensor; a 1-D tensor of x.shape[axis] elements is per axis). `zero_point` may be nullptr.
 Result<AxisParams> ResolveAxisParams(const Shape& x, const Tensor& scale, const Tensor* zero_point,
                                      int64_t axis);
+
+/// Blocked quantization (opset 21 `block_size`): scale (and zero point) have x's rank and shape,
+/// except ceil(x.shape[axis] / block_size) along the axis.
+Result<AxisParams> ResolveBlockParams(const Shape& x, const Tensor& scale, const Tensor* zero_point,
+                                      int64_t axis, int64_t block_size);
 
 /// Reads the zero point of an integer tensor as int32 element i (0 when `zp` is nullptr).
 int32_t ReadZeroPoint(const Tensor* zp, int64_t i);

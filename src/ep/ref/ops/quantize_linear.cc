@@ -1,4 +1,5 @@
-// QuantizeLinear, DequantizeLinear (per tensor or per axis) and DynamicQuantizeLinear.
+// QuantizeLinear, DequantizeLinear (per tensor, per axis, or blocked along an axis as in opset
+// 21) and DynamicQuantizeLinear.
 // Quantization rounds half to even and saturates to the range of the output type.
 #include <algorithm>
 
@@ -71,6 +72,8 @@ class DequantizeLinearKernel : public OpKernel {
  public:
   Status Init(const KernelInfo& info) {
     axis_ = info.opset() >= 13 ? info.GetInt("axis", 1) : 1;
+    block_size_ = info.opset() >= 21 ? info.GetInt("block_size", 0) : 0;
+    if (block_size_ < 0) return info.Error(StatusCode::kInvalidModel, "block_size must be >= 0");
     return Status::Ok();
   }
 
@@ -87,9 +90,16 @@ class DequantizeLinearKernel : public OpKernel {
       return ctx.Error(StatusCode::kInvalidArgument, "x_zero_point type must match the type of x");
     if (!IsFloatType(scale.dtype()))
       return ctx.Error(StatusCode::kInvalidArgument, "x_scale must be a float tensor");
-    auto params = quant::ResolveAxisParams(x.shape(), scale, zp, axis_);
-    if (!params.ok()) return ctx.Error(params.status().code(), params.status().message());
-    const quant::AxisParams p = *params;
+    quant::AxisParams p;
+    if (block_size_ > 0) {
+      auto blocked = quant::ResolveBlockParams(x.shape(), scale, zp, axis_, block_size_);
+      if (!blocked.ok()) return ctx.Error(blocked.status().code(), blocked.status().message());
+      p = *blocked;
+    } else {
+      auto params = quant::ResolveAxisParams(x.shape(), scale, zp, axis_);
+      if (!params.ok()) return ctx.Error(params.status().code(), params.status().message());
+      p = *params;
+    }
     TERN_ASSIGN_OR_RETURN(Tensor * y, ctx.Output(0, scale.dtype(), x.shape()));
     const int64_t n = x.numel();
     return Visit<kFloats>(scale.dtype(), [&](auto ftag) -> Status {
@@ -113,6 +123,7 @@ class DequantizeLinearKernel : public OpKernel {
 
  private:
   int64_t axis_ = 1;
+  int64_t block_size_ = 0;  ///< opset 21: consecutive elements along axis_ that share a scale
 };
 
 class DynamicQuantizeLinearKernel : public SimpleKernel {
