@@ -134,7 +134,8 @@ Result<std::vector<float>> FloatsFromBase64(const std::string& text, size_t max_
   TERN_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, Base64Decode(text));
   if (bytes.size() % sizeof(float)) return InvalidArgument("not a whole number of float32 values");
   std::vector<float> v(bytes.size() / sizeof(float));
-  std::memcpy(v.data(), bytes.data(), bytes.size());
+  if (!bytes.empty())
+    std::memcpy(v.data(), bytes.data(), bytes.size());  // empty: data() may be null
   return v;
 }
 

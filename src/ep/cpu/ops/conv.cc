@@ -371,6 +371,8 @@ void ConvKernel::RunGemmConv(KernelContext& ctx, const float* x, const float* w,
   for (int64_t img = 0; img < s.n; ++img) {
     for (int64_t g = 0; g < group_; ++g) {
       const float* xg = x + (img * s.c + g * cg) * in_plane;
+      // Floats readable from xg to the end of the input.
+      const size_t avail = static_cast<size_t>((s.n * s.c - img * s.c - g * cg) * in_plane);
       GemmProblem p;
       p.m = static_cast<size_t>(mg);
       p.n = static_cast<size_t>(out_plane);
@@ -386,7 +388,12 @@ void ConvKernel::RunGemmConv(KernelContext& ctx, const float* x, const float* w,
       // Stride 1 along x: a panel of NR outputs on one output row whose window is inside the
       // image reads each K row (ci, ky, kx) as NR consecutive input floats, in place.
       auto direct = [&](size_t j0) -> const float* {
-        if (wide) return xg + j0;  // a full panel's reads stay inside the group's planes
+        if (wide) {
+          // The last rows of a panel read up to (KW-1)*DW floats past the output width; near
+          // the end of the input those reads would leave the buffer, so such panels are packed.
+          const size_t last = j0 + static_cast<size_t>(nr) + static_cast<size_t>(koff.back());
+          return last <= avail ? xg + j0 : nullptr;
+        }
         const int64_t oy = static_cast<int64_t>(j0) / s.ow, ox = static_cast<int64_t>(j0) % s.ow;
         const int64_t iy = oy * s.sh - s.pt, ix = ox - s.pl, n = static_cast<int64_t>(nr);
         if (ox + n > s.ow || iy < 0 || iy + (s.kh - 1) * s.dh >= s.h || ix < 0 ||
