@@ -9,16 +9,7 @@ const fs = require('fs');
 const path = require('path');
 const {encodeTensor} = require('../models/tensor_pb');
 
-function rng(seed) {  // mulberry32
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const { rng } = require('./rng');
 
 function page(size, rand) {
   const img = new Float32Array(size * size).fill(0);
