@@ -35,9 +35,9 @@ Q Saturate(double v) {
 
 /// Quantization parameters (scale and zero point) applied along one axis or per tensor.
 struct AxisParams {
-  int64_t count = 1;  ///< number of distinct parameter sets (1 = per tensor)
-  int64_t outer = 1;  ///< product of dims before the axis
-  int64_t inner = 1;  ///< product of dims after the axis
+  int64_t count = 1;   ///< number of distinct parameter sets (1 = per tensor)
+  int64_t outer = 1;   ///< product of dims before the axis
+  int64_t inner = 1;   ///< product of dims after the axis
   int64_t block = 0;   ///< blocked (opset 21): elements along the axis per parameter set
   int64_t length = 1;  ///< blocked: x's size along the axis
   /// Index of the parameter set for flat element i.
@@ -176,6 +176,19 @@ Status Visit8(DataType t, Fn&& fn) {
   if (t == DataType::kUInt8) return fn(uint8_t{});
   if (t == DataType::kInt8) return fn(int8_t{});
   return NotImplemented(std::string("type ") + DataTypeName(t) + " is not supported");
+}
+
+/// DynamicQuantizeLinear's scalar outputs 1 (y_scale) and 2 (y_zero_point), where wanted.
+inline Status WriteDynamicQuantParams(KernelContext& ctx, float scale, uint8_t zp) {
+  if (ctx.output_wanted(1)) {
+    TERN_ASSIGN_OR_RETURN(Tensor * s, ctx.Output(1, DataType::kFloat32, Shape{}));
+    s->data<float>()[0] = scale;
+  }
+  if (ctx.output_wanted(2)) {
+    TERN_ASSIGN_OR_RETURN(Tensor * z, ctx.Output(2, DataType::kUInt8, Shape{}));
+    z->data<uint8_t>()[0] = zp;
+  }
+  return Status::Ok();
 }
 
 }  // namespace tern::ref::quant

@@ -155,15 +155,7 @@ class DynamicQuantizeLinearKernel : public SimpleKernel {
         py[i] = 0;
       }
     }
-    if (ctx.output_wanted(1)) {
-      TERN_ASSIGN_OR_RETURN(Tensor * s, ctx.Output(1, DataType::kFloat32, Shape{}));
-      s->data<float>()[0] = scale;
-    }
-    if (ctx.output_wanted(2)) {
-      TERN_ASSIGN_OR_RETURN(Tensor * z, ctx.Output(2, DataType::kUInt8, Shape{}));
-      z->data<uint8_t>()[0] = zp;
-    }
-    return Status::Ok();
+    return quant::WriteDynamicQuantParams(ctx, scale, zp);
   }
 };
 
